@@ -1,0 +1,132 @@
+"""Command line of the relocation model: a thin shell over `analysis` and `simulation`.
+
+python run.py run scenarios/baseline.toml --seed 3 --years 5 --json
+python run.py run scenarios/baseline.toml --set wages.out_of_county=5200 --out results/x
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analysis import json_safe, run_scenario
+from scenarios import ScenarioError, load_scenario
+from simulation.indicators import SHARE_KEYS
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+SUMMARY_KEYS = (
+    "labour_force",
+    "employed",
+    *SHARE_KEYS,
+    "income_per_capita_mean",
+    "income_per_capita_median",
+    "poverty_rate",
+    "zero_employment_households",
+    "zero_employment_share",
+    "out_of_county_workers",
+    "return_migrants_cumulative",
+)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario value by dotted path, e.g. wages.out_of_county=5200."),
+]
+
+
+def fail(message: str) -> None:
+    """Print a one-paragraph error and exit with status 2 (no traceback)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def summary_table(title: str, final: dict[str, Any]) -> Table:
+    """The final month's headline indicators."""
+    table = Table(title=title, header_style="bold")
+    table.add_column("indicator")
+    table.add_column("value", justify="right")
+    for key in SUMMARY_KEYS:
+        table.add_row(key, _format(final[key]))
+    return table
+
+
+GROUP_COLUMNS = {
+    "employment_rate": "employed",
+    "share_local": "local",
+    "share_out_of_county": "out of county",
+    "share_agriculture": "agriculture",
+    "share_industry": "industry",
+}
+
+
+def group_table(final: dict[str, Any]) -> Table:
+    """Employment shares by age group and by education level."""
+    table = Table(title="By age group and education (relocated labour force)", header_style="bold")
+    table.add_column("group")
+    for header in GROUP_COLUMNS.values():
+        table.add_column(header, justify="right")
+    for block in ("by_age_group", "by_education"):
+        for group, shares in final[block].items():
+            table.add_row(group.replace("_", " "), *(_format(shares[k]) for k in GROUP_COLUMNS))
+    return table
+
+
+@app.callback()
+def main() -> None:
+    """Agent-based model of relocation for poverty alleviation and its follow-up support."""
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    seed: Annotated[int | None, typer.Option(help="Model seed (default: the scenario's).")] = None,
+    years: Annotated[int | None, typer.Option(help="Years to simulate (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    community: Annotated[str | None, typer.Option(help="Apply a community profile, e.g. kaili_qingquan.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the monthly indicators CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final month as one JSON object.")] = False,
+) -> None:
+    """Run one scenario and report the final month (monthly indicators go to --out)."""
+    overrides = list(set_ or [])
+    if years is not None:
+        overrides.append(f"simulation.years={years}")
+    try:
+        spec = load_scenario(scenario, overrides, community=community)
+    except ScenarioError as exc:
+        fail(str(exc))
+    result = run_scenario(spec, seed=seed)
+    if as_json:
+        sys.stdout.write(json.dumps(json_safe(result.final), allow_nan=False) + "\n")
+        if out is None:
+            return
+    out_dir = out if out is not None else Path("results") / f"run-{spec.name}-seed{result.seed}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result.monthly.to_csv(out_dir / "monthly.csv", index=False)
+    except OSError as exc:
+        fail(f"--out {out_dir}: cannot write the monthly indicators ({exc.strerror}).")
+    if not as_json:
+        title = f"{spec.name} ({spec.community.id}), seed {result.seed}, month {result.final['month']}"
+        console.print(summary_table(title, result.final))
+        console.print(group_table(result.final))
+        console.print(f"Monthly indicators: {out_dir / 'monthly.csv'}")
+
+
+if __name__ == "__main__":
+    app()

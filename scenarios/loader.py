@@ -1,0 +1,175 @@
+"""Read scenario files: TOML, `extends` chains, `--set` overrides, clear errors.
+
+Every failure raises `ScenarioError` with one paragraph that names the file, the key path
+and what was expected, so the command line can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .schema import Scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent
+COMMUNITY_DIR = SCENARIO_DIR / "communities"
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is missing, malformed or out of range."""
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning I/O and syntax errors into `ScenarioError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file.") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}.") from None
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Return `base` with `update` merged in; tables merge key by key, values replace."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read `path` and, recursively, the files it extends (relative to itself)."""
+    key = path.resolve()
+    if key in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, key))
+        raise ScenarioError(f"{_chain[0]}: `extends` forms a cycle: {cycle}.")
+    data = read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: key `extends` must be a file name (a string).")
+    parent_path = path.parent / parent
+    if not parent_path.exists():
+        raise ScenarioError(f"{path}: key `extends` names {parent!r}, but {parent_path} does not exist.")
+    base = resolve_extends(parent_path, (*_chain, key))
+    merged = deep_merge(base, data)
+    merged["extends"] = parent
+    return merged
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split `a.b.c=value` into a key path and a TOML-typed value (strings may be bare)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. community.local_resident_share=0.2.")
+    key, raw = text.split("=", 1)
+    path = [part.strip() for part in key.strip().split(".")]
+    if not all(path):
+        raise ScenarioError(f"--set {text!r}: the key {key!r} has an empty part.")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `--set` overrides to raw scenario data (validated afterwards with the rest)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        nested: Any = value
+        for part in reversed(path):
+            nested = {part: nested}
+        data = deep_merge(data, nested)
+    return data
+
+
+def community_path(community_id: str) -> Path:
+    """The profile file of a named community; a clear error lists the known ones."""
+    path = COMMUNITY_DIR / f"{community_id}.toml"
+    if not path.exists():
+        known = sorted(p.stem for p in COMMUNITY_DIR.glob("*.toml"))
+        hint = difflib.get_close_matches(community_id, known, n=1)
+        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+        raise ScenarioError(
+            f"--community {community_id!r}: no such community profile.{suggestion} Known: {', '.join(known)}."
+        )
+    return path
+
+
+def load_scenario(
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    community: str | None = None,
+) -> Scenario:
+    """Load and validate a scenario.
+
+    Args:
+        path: TOML file; None means the built-in defaults (the baseline).
+        overrides: `dotted.key=value` strings applied last.
+        community: a profile from `scenarios/communities/` applied on top of the file.
+    """
+    source = str(path) if path is not None else "<built-in defaults>"
+    data: dict[str, Any] = resolve_extends(Path(path)) if path is not None else {}
+    if community is not None:
+        profile = read_toml(community_path(community))
+        profile.pop("extends", None)
+        for key in ("name", "description"):
+            profile.pop(key, None)
+        data = deep_merge(data, profile)
+        source += f" with community {community!r}"
+    if overrides:
+        data = apply_overrides(data, list(overrides))
+        source += " with --set " + " ".join(overrides)
+    return validate(data, source)
+
+
+def validate(data: dict[str, Any], source: str) -> Scenario:
+    """Validate raw data against the schema; errors name the source and key paths."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_errors(exc, source)) from None
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Valid field names of the schema table at `loc` (empty if not a table)."""
+    model: type[BaseModel] = Scenario
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    """One readable paragraph per problem: where, what was given, what is allowed."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            valid = _fields_at(loc[:-1])
+            hint = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+            suggestion = f" Did you mean `{'.'.join([*map(str, loc[:-1]), hint[0]])}`?" if hint else ""
+            allowed = f" Valid keys here: {', '.join(valid)}." if valid else ""
+            lines.append(f"{source}: unknown key `{key}`.{suggestion}{allowed}")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            given = error.get("input")
+            shown = "" if isinstance(given, dict) else f" (got {given!r})"
+            lines.append(f"{source}: key `{key}`: {message}{shown}.")
+    return "\n".join(lines)

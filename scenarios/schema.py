@@ -1,0 +1,224 @@
+"""Typed, validated scenario: every parameter the model reads, with its allowed range.
+
+The schema is the single place where a parameter's meaning, default and bounds live.
+Defaults are the baseline values; `scenarios/baseline.toml` repeats them with their
+sources so a user can read and edit them. All models are frozen and reject unknown keys,
+so a misspelled key fails loudly instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Month = Annotated[int, Field(ge=0, le=600)]
+
+
+class Strict(BaseModel):
+    """Base: frozen, unknown keys rejected, defaults validated too."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Simulation(Strict):
+    """Length of a run and its default seed."""
+
+    years: Annotated[int, Field(ge=1, le=50)] = 10
+    seed: Annotated[int, Field(ge=0)] = 1
+
+
+class Community(Strict):
+    """A resettlement community, described by the survey's input columns only."""
+
+    id: str = "typical"
+    name: str = "Typical concentrated resettlement community (median of six surveyed)"
+    relocated_population: Annotated[int, Field(gt=0, le=2_000_000)] = 11_800
+    relocated_labour_force: Annotated[int, Field(gt=0, le=2_000_000)] = 6_300
+    junior_middle_or_below_share: Share = 0.85
+    income_before_yuan: Positive = 3_800.0
+    distance_min_km: NonNegative = 4.0
+    distance_max_km: Positive = 110.0
+    source_villages: Annotated[int, Field(ge=1, le=100_000)] = 600
+    local_resident_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.10
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Community:
+        if self.relocated_labour_force > self.relocated_population:
+            raise ValueError(
+                "relocated_labour_force must not exceed relocated_population "
+                f"({self.relocated_labour_force} > {self.relocated_population})"
+            )
+        if self.distance_min_km > self.distance_max_km:
+            raise ValueError(
+                f"distance_min_km must not exceed distance_max_km ({self.distance_min_km} > {self.distance_max_km})"
+            )
+        return self
+
+
+class Population(Strict):
+    """Assumptions used to generate households and members (sources in docs/MODEL.md)."""
+
+    mean_household_size: Annotated[float, Field(ge=1.5, le=8.0)] = 4.0
+    max_household_size: Annotated[int, Field(ge=2, le=15)] = 9
+    working_age_min: Annotated[int, Field(ge=14, le=20)] = 16
+    working_age_max: Annotated[int, Field(ge=50, le=70)] = 60
+    child_share_of_dependants: Share = 0.55
+    incapacity_share: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
+    female_share: Share = 0.49
+    education_age_gradient: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    college_share_of_senior: Share = 0.2
+    primary_share_of_junior_or_below: Share = 0.4
+    skill_beta_a: Positive = 2.0
+    skill_beta_b: Positive = 5.0
+    land_mu_per_person: NonNegative = 1.0
+    land_cv: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    distance_beta_a: Positive = 1.0
+    distance_beta_b: Positive = 1.0
+    village_size_cv: Annotated[float, Field(ge=0.0, le=3.0)] = 0.8
+    child_care_age: Annotated[int, Field(ge=0, le=15)] = 6
+    elder_care_age: Annotated[int, Field(ge=60, le=110)] = 80
+    local_resident_education_shift: Annotated[float, Field(ge=-3.0, le=3.0)] = 0.8
+
+
+class Wages(Strict):
+    """Monthly earnings by option (yuan) and their returns to education and skill."""
+
+    local_industry: NonNegative = 2_200.0
+    local_services: NonNegative = 1_900.0
+    public_welfare: NonNegative = 800.0
+    casual_local: NonNegative = 1_300.0
+    out_of_county: NonNegative = 4_549.0
+    living_cost_out_of_county: NonNegative = 1_430.0
+    months_worked_per_year: Annotated[float, Field(ge=1.0, le=12.0)] = 10.0
+    remittance_share: Share = 0.5
+    return_to_schooling_local: Annotated[float, Field(ge=0.0, le=0.3)] = 0.03
+    return_to_schooling_out: Annotated[float, Field(ge=0.0, le=0.3)] = 0.05
+    return_to_skill: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
+    out_of_county_industry_share: Share = 0.6
+
+
+class Origin(Strict):
+    """What the origin still offers and what it costs to use it from the new home."""
+
+    farm_income_ratio: NonNegative = 0.9
+    part_time_farm_fraction: Share = 0.5
+    travel_cost_yuan_per_km: NonNegative = 0.4
+    trips_per_month_farming: NonNegative = 1.0
+    trips_per_month_part_time: NonNegative = 3.0
+    transition_months: Annotated[int, Field(ge=0, le=36)] = 12
+    land_rent_yuan_per_mu_year: NonNegative = 0.0
+    land_rent_participation: Share = 0.0
+
+
+class LabourDemand(Strict):
+    """Local posts open to the community's workers (relocated and long-standing)."""
+
+    industry_posts_per_100_workers: Annotated[float, Field(ge=0.0, le=200.0)] = 20.0
+    services_posts_per_100_workers: Annotated[float, Field(ge=0.0, le=200.0)] = 10.0
+    public_welfare_posts: Annotated[int, Field(ge=0, le=1_000_000)] = 150
+    separation_rate_local: Annotated[float, Field(ge=0.0, le=1.0)] = 0.015
+    separation_rate_out_of_county: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    out_of_county_job_finding_rate: Share = 0.6
+    welfare_priority_zero_employment: bool = True
+
+
+class OptionTable(Strict):
+    """One number per work option (utility units unless stated)."""
+
+    not_working: float = 0.0
+    local_industry: float = 0.0
+    local_services: float = 0.0
+    public_welfare: float = 0.0
+    farming_origin: float = 0.0
+    part_time: float = 0.0
+    out_of_county: float = 0.0
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """Values in the model's option order."""
+        return tuple(getattr(self, name) for name in OPTION_FIELDS)
+
+
+OPTION_FIELDS = (
+    "not_working",
+    "local_industry",
+    "local_services",
+    "public_welfare",
+    "farming_origin",
+    "part_time",
+    "out_of_county",
+)
+
+
+class Choice(Strict):
+    """Multinomial-logit work choice: utility weights of the push-pull terms."""
+
+    income_per_1000_yuan: Annotated[float, Field(ge=0.0, le=20.0)] = 1.2
+    constant: OptionTable = OptionTable(
+        not_working=2.4,
+        local_industry=0.6,
+        local_services=0.6,
+        public_welfare=0.4,
+        farming_origin=2.1,
+        part_time=2.3,
+        out_of_county=0.3,
+    )
+    care_penalty: OptionTable = OptionTable(
+        local_industry=0.6,
+        local_services=0.3,
+        farming_origin=1.5,
+        part_time=0.8,
+        out_of_county=3.0,
+    )
+    age_per_decade: OptionTable = OptionTable(
+        local_industry=-0.3,
+        local_services=-0.1,
+        public_welfare=0.4,
+        farming_origin=0.5,
+        part_time=0.3,
+        out_of_county=-0.6,
+    )
+    distance_per_100km: OptionTable = OptionTable(farming_origin=1.0, part_time=2.5)
+    demolition_penalty: OptionTable = OptionTable(farming_origin=1.0, part_time=0.8)
+    social: Annotated[float, Field(ge=0.0, le=20.0)] = 2.0
+    inertia: Annotated[float, Field(ge=0.0, le=20.0)] = 1.5
+    migration_cost_yuan: NonNegative = 1_500.0
+    planning_horizon_months: Annotated[int, Field(ge=1, le=240)] = 12
+    review_rate: Share = 0.1
+    review_rate_not_working: Share = 0.5
+    skill_gain_out_of_county_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
+    skill_gain_local_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+
+
+class Income(Strict):
+    """Poverty line, safety net and other transfers (yuan)."""
+
+    poverty_line_yuan: NonNegative = 4_000.0
+    subsistence_threshold_yuan: NonNegative = 4_800.0
+    subsistence_take_up: Share = 0.35
+    pension_yuan_month: NonNegative = 120.0
+    pension_age: Annotated[int, Field(ge=50, le=80)] = 60
+
+
+class Scenario(Strict):
+    """A whole scenario: community profile, behaviour, economy and (later) policies."""
+
+    name: str = "baseline"
+    description: str = "Typical community (median of the six surveyed in 2020), baseline support only."
+    extends: str | None = None
+    simulation: Simulation = Simulation()
+    community: Community = Community()
+    population: Population = Population()
+    wages: Wages = Wages()
+    origin: Origin = Origin()
+    labour_demand: LabourDemand = LabourDemand()
+    choice: Choice = Choice()
+    income: Income = Income()
+
+    @property
+    def months(self) -> int:
+        """Number of monthly steps in a run."""
+        return self.simulation.years * 12

@@ -1,0 +1,348 @@
+"""The resettlement community model: Mesa agents as thin handles over numpy state.
+
+One call to `ResettlementModel.step()` is one month:
+
+1. ageing and labour-force entry/exit (once a year);
+2. job separations; who reviews their work this month;
+3. the batched work choice of all seekers (logit draw, posts filled in priority order);
+4. skills, return flow, incomes, transfers and poverty;
+5. indicators, collected by the DataCollector.
+
+The model does no I/O and prints nothing.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from scenarios.schema import Scenario
+
+from .income import HouseholdIncome, household_income, per_capita_annual
+from .indicators import (
+    BREAKDOWNS,
+    SHARE_KEYS,
+    employment_shares,
+    flatten,
+    group_breakdown,
+    grouped_counts,
+    weighted_median,
+)
+from .labour import Economy, member_earnings, occupied_posts, serial_dictatorship, utilities
+from .options import CAPPED, EDUCATION_NAMES, N_OPTIONS, OPTION_NAMES, Option, age_group
+from .population import Population, assign_care_duties, generate_population, labour_mask
+
+
+class Household(mesa.Agent):
+    """A household: a Mesa agent whose numbers live in the model's arrays."""
+
+    def __init__(self, model: ResettlementModel, index: int) -> None:
+        super().__init__(model)
+        self.index = int(index)
+
+    @property
+    def _pop(self) -> Population:
+        return self.model.pop
+
+    @property
+    def relocated(self) -> bool:
+        """False for long-standing local residents."""
+        return bool(self._pop.relocated[self.index])
+
+    @property
+    def size(self) -> int:
+        """Number of members."""
+        return int(self._pop.size[self.index])
+
+    @property
+    def origin_village(self) -> int:
+        """Index of the origin village (locals share one id)."""
+        return int(self._pop.village[self.index])
+
+    @property
+    def distance_km(self) -> float:
+        """Relocation distance from the origin village."""
+        return float(self._pop.distance_km[self.index])
+
+    @property
+    def land_mu(self) -> float:
+        """Land kept at the origin, in mu."""
+        return float(self._pop.land_mu[self.index])
+
+    @property
+    def members(self) -> np.ndarray:
+        """Member indices into the model's member arrays."""
+        return np.arange(self._pop.start[self.index], self._pop.start[self.index + 1])
+
+    @property
+    def work(self) -> list[str]:
+        """This month's option of each labour-force member."""
+        m = self.members
+        return [OPTION_NAMES[o] for o in self._pop.option[m][self.model.labour[m]]]
+
+    @property
+    def income_per_capita(self) -> float:
+        """Per-capita income this month, annualised (yuan per year)."""
+        return float(self.model.income_per_capita[self.index])
+
+
+class ResettlementModel(mesa.Model):
+    """One resettlement community, month by month.
+
+    Args:
+        scenario: validated parameters; the built-in baseline if omitted.
+        seed: seed of the model's numpy Generator; the scenario's seed if omitted.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, seed: int | None = None) -> None:
+        scenario = scenario if scenario is not None else Scenario()
+        super().__init__(rng=scenario.simulation.seed if seed is None else seed)
+        self.config = scenario
+        self.pop = generate_population(scenario, self.rng)
+        pop = self.pop
+        n_h = pop.n_households
+        self.households = Household.create_agents(self, n_h, index=np.arange(n_h))
+        self.member_relocated = pop.relocated[pop.household]
+        self.rent_participation = self.rng.random(n_h) < scenario.origin.land_rent_participation
+        self.labour = labour_mask(pop, scenario.population)
+        self.land_share = self._land_share()
+        self.economy = self._economy()
+        self.income_per_capita = np.zeros(n_h)
+        self.household_income: HouseholdIncome | None = None
+        self.return_migrants = 0
+        self.indicators: dict = {}
+        self.flat_indicators: dict[str, float] = {}
+        self._compute_indicators(returners=0)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={key: (lambda m, k=key: m.flat_indicators[k]) for key in self.flat_indicators}
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _land_share(self) -> np.ndarray:
+        """Each labour member's share of household land, relative to the community mean."""
+        pop = self.pop
+        n_workers = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)
+        per_worker = pop.land_mu / np.maximum(n_workers, 1)
+        member_land = per_worker[pop.household]
+        ref = self.labour & self.member_relocated
+        mean = member_land[ref].mean() if ref.any() else 1.0
+        return member_land / mean if mean > 0 else np.zeros_like(member_land)
+
+    def _economy(self) -> Economy:
+        """Wages, costs and local posts at the start (policies may change them later)."""
+        s = self.config
+        wage = np.zeros(N_OPTIONS)
+        wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry
+        wage[Option.LOCAL_SERVICES] = s.wages.local_services
+        wage[Option.PUBLIC_WELFARE] = s.wages.public_welfare
+        wage[Option.OUT_OF_COUNTY] = s.wages.out_of_county
+        workers = int(self.labour.sum())
+        capacity = np.full(N_OPTIONS, np.inf)
+        capacity[Option.LOCAL_INDUSTRY] = round(s.labour_demand.industry_posts_per_100_workers * workers / 100)
+        capacity[Option.LOCAL_SERVICES] = round(s.labour_demand.services_posts_per_100_workers * workers / 100)
+        capacity[Option.PUBLIC_WELFARE] = s.labour_demand.public_welfare_posts
+        c = s.community
+        farm_base = (
+            s.origin.farm_income_ratio * c.income_before_yuan * c.relocated_population / c.relocated_labour_force / 12
+        )
+        a, b = s.population.skill_beta_a, s.population.skill_beta_b
+        return Economy(
+            wage=wage,
+            casual_wage=s.wages.casual_local,
+            living_cost_out=s.wages.living_cost_out_of_county,
+            migration_cost=s.choice.migration_cost_yuan,
+            capacity=capacity,
+            job_finding_out=s.labour_demand.out_of_county_job_finding_rate,
+            farm_base=farm_base,
+            skill_reference=a / (a + b),
+        )
+
+    # ------------------------------------------------------------------ the month
+    @property
+    def month(self) -> int:
+        """Months simulated so far."""
+        return self.steps
+
+    def step(self) -> None:
+        """Advance one month."""
+        if self.month > 1 and (self.month - 1) % 12 == 0:
+            self._age_one_year()
+        returners = self._choose_work()
+        self._learn()
+        self._account_income()
+        self._compute_indicators(returners)
+        self.datacollector.collect(self)
+
+    def run(self, months: int | None = None) -> None:
+        """Run `months` steps (the scenario's length by default)."""
+        for _ in range(self.config.months if months is None else months):
+            self.step()
+
+    def _age_one_year(self) -> None:
+        """Everyone ages a year; leavers of the labour force stop working; carers change."""
+        pop, params = self.pop, self.config.population
+        pop.age += 1
+        self.labour = labour_mask(pop, params)
+        pop.option[~self.labour] = Option.NOT_WORKING
+        assign_care_duties(pop, params, self.rng)
+        self.land_share = self._land_share()
+
+    def _contact_shares(self, seekers: np.ndarray) -> np.ndarray:
+        """Share of each seeker's contacts (fellow villagers in the labour force) in each option."""
+        pop = self.pop
+        workers = np.flatnonzero(self.labour)
+        village = pop.village[pop.household[workers]]
+        n_v = pop.n_villages + 1
+        counts = np.bincount(village * N_OPTIONS + pop.option[workers], minlength=n_v * N_OPTIONS)
+        counts = counts.reshape(n_v, N_OPTIONS).astype(float)
+        own_village = pop.village[pop.household[seekers]]
+        shares = counts[own_village]
+        shares[np.arange(seekers.size), pop.option[seekers]] -= 1.0  # not oneself
+        total = shares.sum(axis=1, keepdims=True)
+        return np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+
+    def _zero_employment(self) -> np.ndarray:
+        """Per household: has labour, but no labour member works."""
+        pop = self.pop
+        n_h = pop.n_households
+        n_lab = np.bincount(pop.household, weights=self.labour, minlength=n_h)
+        working = self.labour & (pop.option != Option.NOT_WORKING)
+        n_work = np.bincount(pop.household, weights=working, minlength=n_h)
+        return (n_lab > 0) & (n_work == 0)
+
+    def _choose_work(self) -> int:
+        """Separations, reviews and the batched choice. Returns out-of-county returners."""
+        s, pop, rng = self.config, self.pop, self.rng
+        workers = np.flatnonzero(self.labour)
+        option = pop.option[workers]
+        first_month = self.month == 1
+        # separations: posts end; out-of-county jobs end
+        u_sep = rng.random(workers.size)
+        in_capped = np.isin(option, CAPPED)
+        was_out = option == Option.OUT_OF_COUNTY
+        separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
+            was_out & (u_sep < s.labour_demand.separation_rate_out_of_county)
+        )
+        option = np.where(separated, Option.NOT_WORKING, option).astype(np.int8)
+        pop.option[workers] = option
+        # who reviews
+        u_rev = rng.random(workers.size)
+        rate = np.where(option == Option.NOT_WORKING, s.choice.review_rate_not_working, s.choice.review_rate)
+        seeking = first_month | separated | (u_rev < rate)
+        seekers = workers[seeking]
+        # priority: members of zero-employment households first (if the rule is on), then a lottery
+        lottery = rng.random(seekers.size)
+        if s.labour_demand.welfare_priority_zero_employment:
+            zero = self._zero_employment()[pop.household[seekers]]
+            order = np.lexsort((lottery, ~zero))
+        else:
+            order = np.argsort(lottery)
+        seekers = seekers[order]
+        seeker_was_out = was_out[seeking][order]
+        current = pop.option[seekers]
+        # utilities
+        hh = pop.household[seekers]
+        earn = member_earnings(
+            s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], pop.distance_km[hh]
+        )
+        demolished = np.full(seekers.size, self.month > s.origin.transition_months)
+        u = utilities(
+            s,
+            self.economy,
+            earn,
+            current=current,
+            was_out=seeker_was_out & (current == Option.OUT_OF_COUNTY),
+            age=pop.age[seekers].astype(float),
+            care_duty=pop.care_duty[seekers],
+            distance_km=pop.distance_km[hh].astype(float),
+            demolished=demolished,
+            relocated=pop.relocated[hh],
+            contact_shares=self._contact_shares(seekers),
+            inertia_on=not first_month,
+        )
+        # out-of-county search: newcomers find a job outside with a monthly probability
+        finds_out = rng.random(seekers.size) < self.economy.job_finding_out
+        u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
+        u += rng.gumbel(size=u.shape)
+        holders = np.zeros(pop.n_members, dtype=bool)
+        holders[workers] = True
+        holders[seekers] = False
+        vacancies = np.maximum(self.economy.capacity - occupied_posts(pop.option, holders), 0)
+        choice = serial_dictatorship(u, vacancies)
+        # new out-of-county jobs get a sector
+        newly_out = (choice == Option.OUT_OF_COUNTY) & (current != Option.OUT_OF_COUNTY)
+        sector_draw = rng.random(seekers.size) < s.wages.out_of_county_industry_share
+        pop.out_sector_industry[seekers[newly_out]] = sector_draw[newly_out]
+        changed = choice != current
+        pop.months_in_option[workers] += 1
+        pop.months_in_option[seekers[changed]] = 0
+        pop.option[seekers] = choice
+        returners = seeker_was_out & (choice != Option.OUT_OF_COUNTY) & self.member_relocated[seekers]
+        n_returners = int(returners.sum())
+        self.return_migrants += n_returners
+        return n_returners
+
+    def _learn(self) -> None:
+        """Skills grow with work: fastest outside the county (return migrants bring them back)."""
+        pop, c = self.pop, self.config.choice
+        out = pop.option == Option.OUT_OF_COUNTY
+        local = (pop.option == Option.LOCAL_INDUSTRY) | (pop.option == Option.LOCAL_SERVICES)
+        pop.skill += (out * c.skill_gain_out_of_county_per_year + local * c.skill_gain_local_per_year) / 12.0
+        np.minimum(pop.skill, 1.0, out=pop.skill)
+        pop.months_out_total += out
+
+    def _account_income(self) -> None:
+        """Earnings in the chosen option, then household income with transfers."""
+        s, pop = self.config, self.pop
+        workers = np.flatnonzero(self.labour & (pop.option != Option.NOT_WORKING))
+        hh = pop.household[workers]
+        earn = member_earnings(
+            s, self.economy, pop.education[workers], pop.skill[workers], self.land_share[workers], pop.distance_km[hh]
+        )
+        member_earn = np.zeros(pop.n_members)
+        member_earn[workers] = earn[np.arange(workers.size), pop.option[workers]]
+        out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
+        member_earn[out] *= s.wages.remittance_share  # only remittances reach the household
+        self.household_income = household_income(s, pop, member_earn, self.rent_participation)
+        self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
+
+    # ------------------------------------------------------------------ indicators
+    def _compute_indicators(self, returners: int) -> None:
+        """All indicators of this month, over relocated households and their members."""
+        pop, s = self.pop, self.config
+        members = np.flatnonzero(self.labour & self.member_relocated)
+        option = pop.option[members].astype(np.int64)
+        out_ind = pop.out_sector_industry[members]
+        counts, ind = grouped_counts(np.zeros(members.size, dtype=np.int64), 1, option, out_ind)
+        shares = {k: float(v[0]) for k, v in employment_shares(counts, ind).items()}
+        reloc = pop.relocated
+        size = pop.size[reloc].astype(float)
+        pc = self.income_per_capita[reloc]
+        zero = self._zero_employment()[reloc]
+        n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[reloc]
+        people = size.sum()
+        with_labour = int((n_lab_h > 0).sum())
+        ind_dict: dict = {
+            "month": self.month,
+            "labour_force": int(members.size),
+            "employed": int(members.size - counts[0, Option.NOT_WORKING]),
+            **shares,
+            "income_per_capita_mean": float((pc * size).sum() / people),
+            "income_per_capita_median": weighted_median(pc, size),
+            "poverty_rate": float(size[pc < s.income.poverty_line_yuan].sum() / people),
+            "zero_employment_households": int(zero.sum()),
+            "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
+            "out_of_county_workers": int(counts[0, Option.OUT_OF_COUNTY]),
+            "returners": int(returners),
+            "return_migrants_cumulative": int(self.return_migrants),
+            "public_welfare_posts_filled": int(counts[0, Option.PUBLIC_WELFARE]),
+        }
+        ages = age_group(pop.age[members])
+        edu = pop.education[members].astype(np.int64)
+        ind_dict["by_age_group"] = group_breakdown(ages, BREAKDOWNS["by_age_group"], option, out_ind)
+        ind_dict["by_education"] = group_breakdown(edu, EDUCATION_NAMES, option, out_ind)
+        self.indicators = ind_dict
+        self.flat_indicators = flatten(ind_dict)
+
+
+__all__ = ["SHARE_KEYS", "Household", "ResettlementModel"]

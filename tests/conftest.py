@@ -1,0 +1,31 @@
+"""Shared fixtures: small scenarios that run in well under a second."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scenarios import Scenario, load_scenario  # noqa: E402
+
+SMALL = (
+    "community.relocated_population=3600",
+    "community.relocated_labour_force=1920",
+    "community.source_villages=180",
+)
+
+
+def small_scenario(*overrides: str, years: int = 2) -> Scenario:
+    """The baseline shrunk to about 1,000 households, with extra overrides."""
+    return load_scenario(None, [*SMALL, f"simulation.years={years}", *overrides])
+
+
+@pytest.fixture
+def small() -> Scenario:
+    """About 1,000 households, two years."""
+    return small_scenario()

@@ -1,0 +1,88 @@
+"""The command line, run as a real process: output formats, overrides, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.indicators import SHARE_KEYS
+
+from .conftest import SMALL
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = str(ROOT / "scenarios" / "baseline.toml")
+SMALL_SET = [arg for item in SMALL for arg in ("--set", item)]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_run_json_has_the_survey_keys_and_groups(tmp_path):
+    result = cli("run", BASELINE, "--years", "1", "--seed", "4", "--json", *SMALL_SET, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in (*SHARE_KEYS, "income_per_capita_mean", "income_per_capita_median", "poverty_rate"):
+        assert isinstance(data[key], float), key
+    assert isinstance(data["zero_employment_households"], int) and "zero_employment_share" in data
+    assert set(data["by_age_group"]) == {"16-29", "30-44", "45+"}
+    assert set(data["by_education"]) == {"primary_or_less", "junior_middle", "senior_high", "college"}
+    assert set(data["by_age_group"]["16-29"]) == set(SHARE_KEYS)
+    monthly = pd.read_csv(tmp_path / "monthly.csv")
+    assert len(monthly) == 12 and monthly["share_out_of_county"].iloc[-1] == pytest.approx(data["share_out_of_county"])
+
+
+def test_json_is_the_same_as_the_library_call():
+    from analysis import run_scenario
+    from scenarios import load_scenario
+
+    result = cli(
+        "run", BASELINE, "--years", "1", "--seed", "9", "--json", *SMALL_SET, "--set", "wages.out_of_county=5000"
+    )
+    spec = load_scenario(BASELINE, [*SMALL, "wages.out_of_county=5000", "simulation.years=1"])
+    expected = run_scenario(spec, seed=9).final
+    assert json.loads(result.stdout)["share_out_of_county"] == expected["share_out_of_county"]
+
+
+def test_summary_table_and_monthly_file(tmp_path):
+    result = cli("run", BASELINE, "--years", "1", *SMALL_SET, "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    assert "employment_rate" in result.stdout and "By age group and education" in result.stdout
+    assert (tmp_path / "o" / "monthly.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[choice]\nintertia = 2\n", "unknown key `choice.intertia`. Did you mean `choice.inertia`?"),
+        (
+            "[community]\nrelocated_population = -10\n",
+            "key `community.relocated_population`: Input should be greater than 0",
+        ),
+        (
+            "[community]\nlocal_resident_share = 1.5\n",
+            "key `community.local_resident_share`: Input should be less than 1",
+        ),
+        ("[wages]\nlocal_industry = = 3\n", "not valid TOML"),
+    ],
+)
+def test_bad_input_is_one_clear_paragraph(tmp_path, content, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(content, encoding="utf-8")
+    result = cli("run", str(path), "--years", "1")
+    assert result.returncode == 2
+    assert expected in result.stderr and str(path) in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_file_and_bad_override(tmp_path):
+    result = cli("run", str(tmp_path / "missing.toml"))
+    assert result.returncode == 2 and "no such scenario file" in result.stderr
+    result = cli("run", BASELINE, "--set", "wages.out_of_county=-1")
+    assert result.returncode == 2 and "wages.out_of_county" in result.stderr
+    assert "Traceback" not in result.stderr

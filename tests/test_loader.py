@@ -1,0 +1,90 @@
+"""Loading scenario files: overrides, extends, and one clear error for each bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios import ScenarioError, load_scenario
+from scenarios.loader import deep_merge, parse_override
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_misspelled_key_names_file_key_and_suggestion(tmp_path):
+    path = write(tmp_path, "s.toml", "[choice]\nintertia = 2.0\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "unknown key `choice.intertia`" in message
+    assert "Did you mean `choice.inertia`?" in message
+
+
+def test_negative_population_is_rejected(tmp_path):
+    path = write(tmp_path, "s.toml", "[community]\nrelocated_population = -5\n")
+    with pytest.raises(
+        ScenarioError, match=r"community.relocated_population`: Input should be greater than 0 \(got -5\)"
+    ):
+        load_scenario(path)
+
+
+def test_share_above_one_is_rejected(tmp_path):
+    path = write(tmp_path, "s.toml", "[community]\njunior_middle_or_below_share = 1.3\n")
+    with pytest.raises(ScenarioError, match=r"junior_middle_or_below_share`: Input should be less than or equal to 1"):
+        load_scenario(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_malformed_toml_names_the_line(tmp_path):
+    path = write(tmp_path, "s.toml", "name = 'x'\n[wages]\nlocal_industry = = 3\n")
+    with pytest.raises(ScenarioError, match=r"not valid TOML: .*line 3"):
+        load_scenario(path)
+
+
+def test_set_overrides_are_typed_and_validated():
+    s = load_scenario(
+        None, ["wages.out_of_county=5200", "community.id=demo", "labour_demand.welfare_priority_zero_employment=false"]
+    )
+    assert s.wages.out_of_county == 5200.0
+    assert s.community.id == "demo"
+    assert s.labour_demand.welfare_priority_zero_employment is False
+    with pytest.raises(ScenarioError, match=r"--set wages.out_of_countyy=1: unknown key `wages.out_of_countyy`"):
+        load_scenario(None, ["wages.out_of_countyy=1"])
+    with pytest.raises(ScenarioError, match="expected KEY=VALUE"):
+        load_scenario(None, ["wages.out_of_county"])
+
+
+def test_parse_override_keeps_bare_strings():
+    assert parse_override("community.name=Qingquan community") == (["community", "name"], "Qingquan community")
+    assert parse_override("a.b=[1, 2]") == (["a", "b"], [1, 2])
+
+
+def test_deep_merge_merges_tables_and_replaces_values():
+    base = {"a": {"x": 1, "y": 2}, "b": 1}
+    assert deep_merge(base, {"a": {"y": 3}, "c": 4}) == {"a": {"x": 1, "y": 3}, "b": 1, "c": 4}
+    assert base == {"a": {"x": 1, "y": 2}, "b": 1}
+
+
+def test_extends_chain_and_cycle(tmp_path):
+    write(tmp_path, "a.toml", 'name = "a"\n[wages]\nlocal_industry = 2500\nlocal_services = 2000\n')
+    write(tmp_path, "b.toml", 'extends = "a.toml"\nname = "b"\n[wages]\nlocal_services = 2100\n')
+    c = write(tmp_path, "c.toml", 'extends = "b.toml"\nname = "c"\n')
+    s = load_scenario(c)
+    assert (s.name, s.wages.local_industry, s.wages.local_services) == ("c", 2500.0, 2100.0)
+    write(tmp_path, "x.toml", 'extends = "y.toml"\n')
+    y = write(tmp_path, "y.toml", 'extends = "x.toml"\n')
+    with pytest.raises(ScenarioError, match=r"`extends` forms a cycle: y.toml -> x.toml -> y.toml"):
+        load_scenario(y)
+    bad = write(tmp_path, "bad.toml", 'extends = "missing.toml"\n')
+    with pytest.raises(ScenarioError, match=r"key `extends` names 'missing\.toml'"):
+        load_scenario(bad)

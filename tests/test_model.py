@@ -1,0 +1,108 @@
+"""The whole model: determinism, invariants over random parameters, the agents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulation import Household, ResettlementModel
+from simulation.options import CAPPED, Option
+
+from .conftest import small_scenario
+
+
+def test_same_seed_same_numbers_different_seed_different(small):
+    runs = []
+    for seed in (5, 5, 6):
+        model = ResettlementModel(small, seed=seed)
+        model.run(12)
+        runs.append(model.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert not runs[0]["share_out_of_county"].equals(runs[2]["share_out_of_county"])
+    assert not runs[0]["income_per_capita_mean"].equals(runs[2]["income_per_capita_mean"])
+
+
+def test_seed_defaults_to_the_scenario_seed(small):
+    a = ResettlementModel(small)
+    b = ResettlementModel(small, seed=small.simulation.seed)
+    a.run(3)
+    b.run(3)
+    assert a.indicators == b.indicators
+
+
+def test_households_are_mesa_agents_over_the_arrays(small):
+    model = ResettlementModel(small, seed=1)
+    model.run(2)
+    assert len(model.households) == model.pop.n_households == len(model.agents)
+    h = next(iter(model.households))
+    assert isinstance(h, Household)
+    assert h.size == len(h.members) == model.pop.size[h.index]
+    assert all(name in {o.name.lower() for o in Option} for name in h.work)
+    assert h.income_per_capita == model.income_per_capita[h.index]
+    relocated = model.households.select(lambda a: a.relocated)
+    assert len(relocated) == int(model.pop.relocated.sum())
+
+
+def test_monthly_indicators_are_collected(small):
+    model = ResettlementModel(small, seed=2)
+    model.run(5)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == 5 and list(df["month"]) == [1, 2, 3, 4, 5]
+    assert "by_age_group.16-29.share_out_of_county" in df.columns
+    assert "by_education.college.employment_rate" in df.columns
+
+
+scenario_params = st.fixed_dictionaries(
+    {
+        "community.relocated_population": st.integers(200, 2500),
+        "community.local_resident_share": st.floats(0.0, 0.6),
+        "community.junior_middle_or_below_share": st.floats(0.3, 1.0),
+        "community.distance_max_km": st.floats(60, 400),
+        "community.source_villages": st.integers(1, 200),
+        "labour_demand.industry_posts_per_100_workers": st.floats(0, 80),
+        "labour_demand.services_posts_per_100_workers": st.floats(0, 80),
+        "labour_demand.public_welfare_posts": st.integers(0, 200),
+        "wages.out_of_county": st.floats(1000, 9000),
+        "choice.inertia": st.floats(0, 5),
+        "choice.social": st.floats(0, 5),
+        "origin.transition_months": st.integers(0, 36),
+        "income.subsistence_take_up": st.floats(0, 1),
+    }
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=scenario_params, seed=st.integers(0, 10_000))
+def test_invariants_hold_every_month(params, seed):
+    labour = max(1, int(params["community.relocated_population"] * 0.5))
+    overrides = [f"{k}={v}" for k, v in params.items()] + [
+        f"community.relocated_labour_force={labour}",
+        "community.distance_min_km=1",
+    ]
+    model = ResettlementModel(small_scenario(*overrides), seed=seed)
+    pop = model.pop
+    people = pop.n_members
+    for _ in range(14):  # crosses a yearly ageing step
+        model.step()
+        ind = model.indicators
+        if ind["employed"] > 0:
+            sector = sum(ind[k] for k in ("share_agriculture", "share_industry", "share_services", "share_part_time"))
+            assert sector == pytest.approx(1.0)
+            assert ind["share_local"] + ind["share_out_of_county"] == pytest.approx(1.0)
+        assert ind["employment_rate"] + ind["share_not_working"] == pytest.approx(1.0)
+        assert (model.household_income.total >= 0).all() and (model.income_per_capita >= 0).all()
+        assert ind["income_per_capita_mean"] >= 0 and 0 <= ind["poverty_rate"] <= 1
+        for j in CAPPED:
+            assert (pop.option[model.labour] == j).sum() <= model.economy.capacity[j]
+        assert (pop.option[~model.labour] == Option.NOT_WORKING).all()
+        assert pop.n_members == people and pop.size.sum() == people
+        assert pop.size[pop.relocated].sum() == params["community.relocated_population"]
+        locals_ = ~model.member_relocated
+        assert not np.isin(pop.option[locals_], [Option.FARMING_ORIGIN, Option.PART_TIME, Option.PUBLIC_WELFARE]).any()
+        for block in ("by_age_group", "by_education"):
+            for shares in ind[block].values():
+                if shares["employment_rate"] > 0:
+                    assert shares["share_local"] + shares["share_out_of_county"] == pytest.approx(1.0)

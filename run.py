@@ -34,6 +34,13 @@ SUMMARY_KEYS = (
     "zero_employment_share",
     "out_of_county_workers",
     "return_migrants_cumulative",
+    "mean_degree",
+    "cross_origin_tie_share",
+    "local_resident_tie_share",
+    "integration_index",
+    "returned_households",
+    "clustering",
+    "largest_component_share",
 )
 
 SetOption = Annotated[
@@ -62,7 +69,8 @@ def summary_table(title: str, final: dict[str, Any]) -> Table:
     table.add_column("indicator")
     table.add_column("value", justify="right")
     for key in SUMMARY_KEYS:
-        table.add_row(key, _format(final[key]))
+        if key in final:
+            table.add_row(key, _format(final[key]))
     return table
 
 

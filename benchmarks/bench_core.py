@@ -1,7 +1,11 @@
 """Speed and memory of the core model, on one core.
 
-    python benchmarks/bench_core.py speed  [--households 100000] [--months 120] [--repeats 3]
+    python benchmarks/bench_core.py speed  [--households 100000] [--months 120] [--repeats 3] [--set KEY=VALUE ...]
     python benchmarks/bench_core.py ratio  [--households 10000] [--months 120]
+
+Core model alone (issue 2): `speed --set ties.enabled=false`. With ties (issue 3):
+`speed --set ties.metrics_at_end=false` (the networkx clustering of a 100,000-node graph
+at the end is an analysis step, timed separately by `speed --months 1`).
 
 `speed` builds and runs the batched model and prints the run time (median of repeats),
 the build time, and the peak resident memory above the interpreter's, per household.
@@ -60,8 +64,8 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def speed(households: int, months: int, repeats: int) -> None:
-    scenario = scenario_for(households)
+def speed(households: int, months: int, repeats: int, overrides: list[str]) -> None:
+    scenario = scenario_for(households, overrides)
     before = peak_rss_kb()
     runs, builds, n, members = [], [], 0, 0
     for seed in range(repeats):
@@ -75,7 +79,7 @@ def speed(households: int, months: int, repeats: int) -> None:
         n, members = model.pop.n_households, model.pop.n_members
         del model
     per_household = (peak_rss_kb() - before) * 1024 / n
-    print(f"households {n:,}  people {members:,}  months {months}  repeats {repeats}")
+    print(f"households {n:,}  people {members:,}  months {months}  repeats {repeats}  set {overrides}")
     print(f"build  median {statistics.median(builds):.2f} s")
     print(f"run    median {statistics.median(runs):.2f} s  (min {min(runs):.2f}, max {max(runs):.2f})")
     print(f"total  median {statistics.median(b + r for b, r in zip(builds, runs, strict=True)):.2f} s")
@@ -85,7 +89,7 @@ def speed(households: int, months: int, repeats: int) -> None:
 def ratio(households: int, months: int) -> None:
     from benchmarks.reference_model import PlainModel
 
-    scenario = scenario_for(households)
+    scenario = scenario_for(households, ["ties.enabled=false"])  # the plain model has the core rules
     t0 = time.perf_counter()
     fast = ResettlementModel(scenario, seed=1)
     fast.run(months)
@@ -108,13 +112,14 @@ def main() -> None:
     p_speed.add_argument("--households", type=int, default=100_000)
     p_speed.add_argument("--months", type=int, default=120)
     p_speed.add_argument("--repeats", type=int, default=3)
+    p_speed.add_argument("--set", dest="overrides", action="append", default=[], help="scenario override")
     p_ratio = sub.add_parser("ratio")
     p_ratio.add_argument("--households", type=int, default=10_000)
     p_ratio.add_argument("--months", type=int, default=120)
     args = parser.parse_args()
     pin_one_core()
     if args.command == "speed":
-        speed(args.households, args.months, args.repeats)
+        speed(args.households, args.months, args.repeats, args.overrides)
     else:
         ratio(args.households, args.months)
 

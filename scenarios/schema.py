@@ -8,7 +8,7 @@ so a misspelled key fails loudly instead of being silently ignored.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -193,6 +193,57 @@ class Choice(Strict):
     skill_gain_local_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
 
 
+class TieTable(Strict):
+    """One number per kind of tie."""
+
+    village: float
+    neighbour: float
+    coworker: float
+    activity: float
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """Values in `TieKind` order."""
+        return (self.village, self.neighbour, self.coworker, self.activity)
+
+
+class Ties(Strict):
+    """Social ties inside the resettlement community (docs/MODEL.md, 7.7)."""
+
+    enabled: bool = True
+    allocation: Literal["village_clustered", "mixed"] = "village_clustered"
+    households_per_building: Annotated[int, Field(ge=2, le=2_000)] = 40
+    village_tie_density: Share = 0.4
+    ethnic_groups: Annotated[int, Field(ge=1, le=60)] = 1
+    ethnic_majority_share: Share = 1.0
+    homophily: Share = 0.5
+    formation_probability: Share = 0.5
+    neighbour_meetings_per_month: Annotated[float, Field(ge=0.0, le=30.0)] = 0.3
+    coworker_meetings_per_month: Annotated[float, Field(ge=0.0, le=30.0)] = 0.3
+    activity_participation: Share = 0.05
+    activity_meetings_per_month: Annotated[float, Field(ge=0.0, le=30.0)] = 1.0
+    contact_probability: TieTable = TieTable(village=0.3, neighbour=0.5, coworker=0.2, activity=0.2)
+    memory_months: TieTable = TieTable(village=36, neighbour=12, coworker=12, activity=12)
+    away_months: Annotated[int, Field(ge=1, le=120)] = 6
+    chain_migration: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    metrics_every_months: Annotated[int, Field(ge=0, le=600)] = 0
+    metrics_at_end: bool = True
+
+    @model_validator(mode="after")
+    def _memory_positive(self) -> Ties:
+        if min(self.memory_months.as_tuple()) <= 0:
+            raise ValueError("every memory_months value must be greater than 0")
+        return self
+
+
+class ReturnToOrigin(Strict):
+    """Households going back to the origin: weak integration plus low income (7.8)."""
+
+    base_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.004
+    low_income_yuan: NonNegative = 6_000.0
+    higher_income_factor: Share = 0.2
+    after_demolition_factor: Share = 0.1
+
+
 class Income(Strict):
     """Poverty line, safety net and other transfers (yuan)."""
 
@@ -217,6 +268,8 @@ class Scenario(Strict):
     labour_demand: LabourDemand = LabourDemand()
     choice: Choice = Choice()
     income: Income = Income()
+    ties: Ties = Ties()
+    return_to_origin: ReturnToOrigin = ReturnToOrigin()
 
     @property
     def months(self) -> int:

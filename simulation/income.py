@@ -8,7 +8,7 @@ import numpy as np
 
 from scenarios.schema import Scenario
 
-from .options import ORIGIN_FARMING
+from .options import IS_ORIGIN_FARMING
 from .population import Population
 
 
@@ -45,7 +45,7 @@ def household_income(
     """
     n_h = pop.n_households
     earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
-    farming = np.isin(pop.option, ORIGIN_FARMING)
+    farming = IS_ORIGIN_FARMING[pop.option]
     farms_own_land = np.bincount(pop.household, weights=farming, minlength=n_h) > 0
     o = scenario.origin
     land_rent = np.where(

@@ -29,8 +29,31 @@ from .indicators import (
     weighted_median,
 )
 from .labour import Economy, member_earnings, occupied_posts, serial_dictatorship, utilities
-from .options import CAPPED, EDUCATION_NAMES, N_OPTIONS, OPTION_NAMES, Option, age_group
+from .options import (
+    EDUCATION_NAMES,
+    IS_CAPPED,
+    LOCAL_NON_FARM,
+    N_OPTIONS,
+    OPTION_NAMES,
+    Option,
+    age_group,
+    option_table,
+)
 from .population import Population, assign_care_duties, generate_population, labour_mask
+from .social import (
+    SocialState,
+    contact_shares,
+    going_back,
+    household_option_counts,
+    init_social,
+    integration_index,
+    refresh_tie_flags,
+    tie_indicators,
+    update_ties,
+)
+
+LEFT_BEHIND_ON_RETURN = (*LOCAL_NON_FARM, Option.PART_TIME)  # work a household gives up by going back
+IS_LEFT_BEHIND = option_table(LEFT_BEHIND_ON_RETURN)
 
 
 class Household(mesa.Agent):
@@ -85,6 +108,24 @@ class Household(mesa.Agent):
         """Per-capita income this month, annualised (yuan per year)."""
         return float(self.model.income_per_capita[self.index])
 
+    @property
+    def building(self) -> int | None:
+        """Building in the community (None without the ties submodel)."""
+        social = self.model.social
+        return None if social is None else int(social.building[self.index])
+
+    @property
+    def integration(self) -> float | None:
+        """Integration index, 0-1 (None without the ties submodel)."""
+        social = self.model.social
+        return None if social is None else float(social.integration[self.index])
+
+    @property
+    def returned(self) -> bool:
+        """Went back to the origin."""
+        social = self.model.social
+        return False if social is None else bool(social.returned[self.index])
+
 
 class ResettlementModel(mesa.Model):
     """One resettlement community, month by month.
@@ -107,9 +148,12 @@ class ResettlementModel(mesa.Model):
         self.labour = labour_mask(pop, scenario.population)
         self.land_share = self._land_share()
         self.economy = self._economy()
+        self.social: SocialState | None = init_social(scenario, pop, self.rng) if scenario.ties.enabled else None
+        self.force_review = np.zeros(pop.n_members, dtype=bool)
         self.income_per_capita = np.zeros(n_h)
         self.household_income: HouseholdIncome | None = None
         self.return_migrants = 0
+        self.network_metrics = {"clustering": float("nan"), "largest_component_share": float("nan")}
         self.indicators: dict = {}
         self.flat_indicators: dict[str, float] = {}
         self._compute_indicators(returners=0)
@@ -170,6 +214,8 @@ class ResettlementModel(mesa.Model):
         returners = self._choose_work()
         self._learn()
         self._account_income()
+        if self.social is not None:
+            self._social_month()
         self._compute_indicators(returners)
         self.datacollector.collect(self)
 
@@ -188,8 +234,11 @@ class ResettlementModel(mesa.Model):
         self.land_share = self._land_share()
 
     def _contact_shares(self, seekers: np.ndarray) -> np.ndarray:
-        """Share of each seeker's contacts (fellow villagers in the labour force) in each option."""
+        """Share of each seeker's contacts in each option: tied households' labour when the
+        ties submodel is on, otherwise fellow villagers in the labour force."""
         pop = self.pop
+        if self.social is not None:
+            return contact_shares(self.social, pop, household_option_counts(pop, self.labour), seekers)
         workers = np.flatnonzero(self.labour)
         village = pop.village[pop.household[workers]]
         n_v = pop.n_villages + 1
@@ -218,7 +267,7 @@ class ResettlementModel(mesa.Model):
         first_month = self.month == 1
         # separations: posts end; out-of-county jobs end
         u_sep = rng.random(workers.size)
-        in_capped = np.isin(option, CAPPED)
+        in_capped = IS_CAPPED[option]
         was_out = option == Option.OUT_OF_COUNTY
         separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
             was_out & (u_sep < s.labour_demand.separation_rate_out_of_county)
@@ -228,7 +277,8 @@ class ResettlementModel(mesa.Model):
         # who reviews
         u_rev = rng.random(workers.size)
         rate = np.where(option == Option.NOT_WORKING, s.choice.review_rate_not_working, s.choice.review_rate)
-        seeking = first_month | separated | (u_rev < rate)
+        seeking = first_month | separated | (u_rev < rate) | self.force_review[workers]
+        self.force_review[:] = False
         seekers = workers[seeking]
         # priority: members of zero-employment households first (if the rule is on), then a lottery
         lottery = rng.random(seekers.size)
@@ -242,10 +292,13 @@ class ResettlementModel(mesa.Model):
         current = pop.option[seekers]
         # utilities
         hh = pop.household[seekers]
+        back = self.social.returned[hh] if self.social is not None else np.zeros(seekers.size, dtype=bool)
+        distance = np.where(back, 0.0, pop.distance_km[hh])  # households that went back live at the origin
         earn = member_earnings(
-            s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], pop.distance_km[hh]
+            s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], distance
         )
-        demolished = np.full(seekers.size, self.month > s.origin.transition_months)
+        demolished = ~back & (self.month > s.origin.transition_months)
+        shares = self._contact_shares(seekers)
         u = utilities(
             s,
             self.economy,
@@ -254,14 +307,20 @@ class ResettlementModel(mesa.Model):
             was_out=seeker_was_out & (current == Option.OUT_OF_COUNTY),
             age=pop.age[seekers].astype(float),
             care_duty=pop.care_duty[seekers],
-            distance_km=pop.distance_km[hh].astype(float),
+            distance_km=distance,
             demolished=demolished,
             relocated=pop.relocated[hh],
-            contact_shares=self._contact_shares(seekers),
+            contact_shares=shares,
             inertia_on=not first_month,
         )
-        # out-of-county search: newcomers find a job outside with a monthly probability
-        finds_out = rng.random(seekers.size) < self.economy.job_finding_out
+        if back.any():
+            u[np.ix_(back, list(LEFT_BEHIND_ON_RETURN))] = -np.inf
+        # out-of-county search: newcomers find a job outside with a monthly probability,
+        # higher when contacts already work outside (chain migration, with ties)
+        p_find = self.economy.job_finding_out
+        if self.social is not None:
+            p_find = np.minimum(1.0, p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY])
+        finds_out = rng.random(seekers.size) < p_find
         u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
         u += rng.gumbel(size=u.shape)
         holders = np.zeros(pop.n_members, dtype=bool)
@@ -296,8 +355,11 @@ class ResettlementModel(mesa.Model):
         s, pop = self.config, self.pop
         workers = np.flatnonzero(self.labour & (pop.option != Option.NOT_WORKING))
         hh = pop.household[workers]
+        distance = pop.distance_km[hh]
+        if self.social is not None:
+            distance = np.where(self.social.returned[hh], 0.0, distance)
         earn = member_earnings(
-            s, self.economy, pop.education[workers], pop.skill[workers], self.land_share[workers], pop.distance_km[hh]
+            s, self.economy, pop.education[workers], pop.skill[workers], self.land_share[workers], distance
         )
         member_earn = np.zeros(pop.n_members)
         member_earn[workers] = earn[np.arange(workers.size), pop.option[workers]]
@@ -306,16 +368,77 @@ class ResettlementModel(mesa.Model):
         self.household_income = household_income(s, pop, member_earn, self.rent_participation)
         self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
 
+    def _social_month(self) -> None:
+        """Ties form and fade, integration is updated, and some households go back."""
+        s, pop, social = self.config, self.pop, self.social
+        assert social is not None
+        counts = household_option_counts(pop, self.labour)
+        update_ties(social, s, pop, self.labour, counts, self.rng)
+        refresh_tie_flags(social, pop)
+        social.integration = integration_index(social, pop, counts)
+        demolished = self.month > s.origin.transition_months
+        leaving = going_back(social, s, pop, self.income_per_capita, demolished, self.rng)
+        if leaving.any():
+            members = leaving[pop.household] & self.labour
+            gives_up = members & IS_LEFT_BEHIND[pop.option]
+            pop.option[gives_up] = Option.NOT_WORKING
+            self.force_review |= members
+        every, at_end = s.ties.metrics_every_months, s.ties.metrics_at_end
+        if (every and self.month % every == 0) or (at_end and self.month == s.months):
+            self._network_metrics()
+
+    def _network_metrics(self) -> None:
+        """Clustering and largest-component share, on a networkx graph built for the purpose."""
+        import networkx as nx
+
+        graph = self.social.network.to_networkx()
+        n = graph.number_of_nodes()
+        largest = max((len(c) for c in nx.connected_components(graph)), default=0)
+        self.network_metrics = {
+            "clustering": float(nx.average_clustering(graph)) if n else float("nan"),
+            "largest_component_share": largest / n if n else float("nan"),
+        }
+
+    def social_graph(self):
+        """The ties as a networkx Graph, with household attributes for analysis and drawing.
+
+        Node attributes: relocated, origin_village, building, ethnic_group, integration,
+        returned, income_per_capita, size, main_work (the option most of its labour
+        force is in), and the count of its labour in each option (`work_<option>`).
+        Edge attributes: strength (0-1) and kind (village, neighbour, coworker, activity).
+        """
+        if self.social is None:
+            raise RuntimeError("the ties submodel is off (ties.enabled = false): there is no social graph")
+        pop, social = self.pop, self.social
+        counts = household_option_counts(pop, self.labour)
+        main = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), Option.NOT_WORKING)
+        attrs = {
+            "relocated": pop.relocated,
+            "origin_village": pop.village,
+            "building": social.building,
+            "ethnic_group": social.ethnicity,
+            "integration": social.integration,
+            "returned": social.returned,
+            "income_per_capita": self.income_per_capita,
+            "size": pop.size,
+            "main_work": np.array(OPTION_NAMES, dtype=object)[main],
+        }
+        for j, name in enumerate(OPTION_NAMES):
+            attrs[f"work_{name}"] = counts[:, j]
+        return social.network.to_networkx(attrs)
+
     # ------------------------------------------------------------------ indicators
     def _compute_indicators(self, returners: int) -> None:
         """All indicators of this month, over relocated households and their members."""
         pop, s = self.pop, self.config
-        members = np.flatnonzero(self.labour & self.member_relocated)
+        reloc = pop.relocated.copy()  # households living in the community
+        if self.social is not None:
+            reloc &= ~self.social.returned
+        members = np.flatnonzero(self.labour & reloc[pop.household])
         option = pop.option[members].astype(np.int64)
         out_ind = pop.out_sector_industry[members]
         counts, ind = grouped_counts(np.zeros(members.size, dtype=np.int64), 1, option, out_ind)
         shares = {k: float(v[0]) for k, v in employment_shares(counts, ind).items()}
-        reloc = pop.relocated
         size = pop.size[reloc].astype(float)
         pc = self.income_per_capita[reloc]
         zero = self._zero_employment()[reloc]
@@ -337,6 +460,9 @@ class ResettlementModel(mesa.Model):
             "return_migrants_cumulative": int(self.return_migrants),
             "public_welfare_posts_filled": int(counts[0, Option.PUBLIC_WELFARE]),
         }
+        if self.social is not None:
+            ind_dict.update(tie_indicators(self.social, pop))
+            ind_dict.update(self.network_metrics)
         ages = age_group(pop.age[members])
         edu = pop.education[members].astype(np.int64)
         ind_dict["by_age_group"] = group_breakdown(ages, BREAKDOWNS["by_age_group"], option, out_ind)

@@ -27,6 +27,18 @@ ORIGIN_FARMING = (Option.FARMING_ORIGIN, Option.PART_TIME)
 RELOCATION_ONLY = (Option.PUBLIC_WELFARE, Option.FARMING_ORIGIN, Option.PART_TIME)
 
 
+def option_table(options: tuple[Option, ...]) -> np.ndarray:
+    """Boolean lookup by option code: `table[option_array]` is a fast `isin`."""
+    table = np.zeros(len(Option), dtype=bool)
+    table[list(options)] = True
+    return table
+
+
+IS_CAPPED = option_table(CAPPED)
+IS_LOCAL_NON_FARM = option_table(LOCAL_NON_FARM)
+IS_ORIGIN_FARMING = option_table(ORIGIN_FARMING)
+
+
 class Education(IntEnum):
     """Highest completed level; years of schooling in `SCHOOLING_YEARS`."""
 

@@ -30,6 +30,10 @@ def test_run_json_has_the_survey_keys_and_groups(tmp_path):
     for key in (*SHARE_KEYS, "income_per_capita_mean", "income_per_capita_median", "poverty_rate"):
         assert isinstance(data[key], float), key
     assert isinstance(data["zero_employment_households"], int) and "zero_employment_share" in data
+    for key in ("mean_degree", "cross_origin_tie_share", "local_resident_tie_share", "integration_index"):
+        assert isinstance(data[key], float), key
+    assert isinstance(data["returned_households"], int)
+    assert 0 <= data["clustering"] <= 1 and 0 < data["largest_component_share"] <= 1
     assert set(data["by_age_group"]) == {"16-29", "30-44", "45+"}
     assert set(data["by_education"]) == {"primary_or_less", "junior_middle", "senior_high", "college"}
     assert set(data["by_age_group"]["16-29"]) == set(SHARE_KEYS)

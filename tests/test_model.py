@@ -30,7 +30,9 @@ def test_seed_defaults_to_the_scenario_seed(small):
     b = ResettlementModel(small, seed=small.simulation.seed)
     a.run(3)
     b.run(3)
-    assert a.indicators == b.indicators
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe()
+    )
 
 
 def test_households_are_mesa_agents_over_the_arrays(small):
@@ -70,6 +72,10 @@ scenario_params = st.fixed_dictionaries(
         "choice.social": st.floats(0, 5),
         "origin.transition_months": st.integers(0, 36),
         "income.subsistence_take_up": st.floats(0, 1),
+        "ties.allocation": st.sampled_from(['"mixed"', '"village_clustered"']),
+        "ties.activity_participation": st.floats(0, 1),
+        "ties.households_per_building": st.integers(2, 100),
+        "return_to_origin.base_rate": st.floats(0, 0.2),
     }
 )
 
@@ -85,8 +91,18 @@ def test_invariants_hold_every_month(params, seed):
     model = ResettlementModel(small_scenario(*overrides), seed=seed)
     pop = model.pop
     people = pop.n_members
+    returned_before = model.social.returned.copy()
     for _ in range(14):  # crosses a yearly ageing step
         model.step()
+        net, social = model.social.network, model.social
+        assert (net.src < net.dst).all() and (np.diff(net.key) > 0).all()
+        assert ((net.strength > 0) & (net.strength <= 1)).all()
+        assert (social.integration >= 0).all() and (social.integration <= 1 + 1e-12).all()
+        assert (social.returned >= returned_before).all() and not social.returned[~pop.relocated].any()
+        returned_before = social.returned.copy()
+        back = social.returned[pop.household] & model.labour
+        assert not np.isin(pop.option[back], [Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PART_TIME]).any()
+        assert model.indicators["mean_degree"] == pytest.approx(net.degree().mean())
         ind = model.indicators
         if ind["employed"] > 0:
             sector = sum(ind[k] for k in ("share_agriculture", "share_industry", "share_services", "share_part_time"))
@@ -100,6 +116,7 @@ def test_invariants_hold_every_month(params, seed):
         assert (pop.option[~model.labour] == Option.NOT_WORKING).all()
         assert pop.n_members == people and pop.size.sum() == people
         assert pop.size[pop.relocated].sum() == params["community.relocated_population"]
+        assert social.returned.sum() == model.indicators["returned_households"]
         locals_ = ~model.member_relocated
         assert not np.isin(pop.option[locals_], [Option.FARMING_ORIGIN, Option.PART_TIME, Option.PUBLIC_WELFARE]).any()
         for block in ("by_age_group", "by_education"):

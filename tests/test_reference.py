@@ -31,6 +31,7 @@ def scenario(*extra: str):
             "community.relocated_population=7200",
             "community.relocated_labour_force=3840",
             "community.source_villages=360",
+            "ties.enabled=false",  # the plain model has the core rules: contacts are fellow villagers
             *extra,
         ],
     )

@@ -1,0 +1,264 @@
+"""The ties submodel: who lives where, how ties form and fade, integration, going back.
+
+Batched over households and ties; the network itself is a `TieNetwork`. Rules in words:
+docs/MODEL.md, sections 7.7 and 7.8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenarios.schema import Scenario
+
+from .network import TieKind, TieNetwork, pairs_within_groups, random_partner_in_block
+from .options import IS_LOCAL_NON_FARM, LOCAL_NON_FARM, N_OPTIONS, Option
+from .population import Population
+
+# Integration index weights (a definition, documented in docs/MODEL.md 7.7)
+BRIDGING_WEIGHT, LOCAL_TIE_WEIGHT, WORK_WEIGHT = 0.5, 0.2, 0.3
+BRIDGING_SCALE = 3.0  # strength-weighted bridging ties at which the bridging part is 63 % full
+
+
+@dataclass
+class SocialState:
+    """Where households live and whom they know."""
+
+    network: TieNetwork
+    building: np.ndarray  # int32 per household
+    ethnicity: np.ndarray  # int16 per household
+    origin_group: np.ndarray  # int32 per household: origin village, locals one group
+    returned: np.ndarray  # bool per household: went back to the origin
+    away: np.ndarray  # int16 per household: consecutive months with most labour outside
+    participates: np.ndarray  # bool per household: in community activities this month
+    integration: np.ndarray  # float per household, 0-1
+    building_order: np.ndarray  # households sorted by building (buildings do not change)
+    returned_total: int = 0
+    cross_origin: np.ndarray | None = None  # per tie, refreshed by `refresh_tie_flags`
+    local_tie: np.ndarray | None = None  # per household, refreshed by `refresh_tie_flags`
+
+
+def allocate_buildings(scenario: Scenario, pop: Population, rng: np.random.Generator) -> np.ndarray:
+    """Flats: village-clustered (villagers fill buildings together) or mixed at random.
+
+    Long-standing local residents live in their own buildings after the new ones.
+    """
+    t = scenario.ties
+    reloc = np.flatnonzero(pop.relocated)
+    if t.allocation == "village_clustered":
+        village_rank = rng.permutation(pop.n_villages + 1)[pop.village[reloc]]
+        order = reloc[np.lexsort((rng.random(reloc.size), village_rank))]
+    else:
+        order = rng.permutation(reloc)
+    building = np.zeros(pop.n_households, dtype=np.int32)
+    building[order] = np.arange(order.size) // t.households_per_building
+    n_reloc_buildings = (order.size + t.households_per_building - 1) // t.households_per_building
+    locals_ = np.flatnonzero(~pop.relocated)
+    building[locals_] = n_reloc_buildings + np.arange(locals_.size) // t.households_per_building
+    return building
+
+
+def init_social(scenario: Scenario, pop: Population, rng: np.random.Generator) -> SocialState:
+    """Buildings, ethnic groups by origin village, and the initial village ties."""
+    t = scenario.ties
+    n_h = pop.n_households
+    building = allocate_buildings(scenario, pop, rng)
+    minority = rng.random(pop.n_villages + 1) >= t.ethnic_majority_share
+    group_of_village = np.where(minority, rng.integers(1, max(t.ethnic_groups, 2), pop.n_villages + 1), 0)
+    if t.ethnic_groups == 1:
+        group_of_village[:] = 0
+    group_of_village[pop.n_villages] = 0  # long-standing residents: the local majority
+    ethnicity = group_of_village[pop.village].astype(np.int16)
+    # kin and fellow villagers; long-standing residents know their own building's neighbours
+    origin_group = np.where(pop.relocated, pop.village, pop.n_villages + 1 + building).astype(np.int64)
+    network = TieNetwork(n_h)
+    u, v = pairs_within_groups(origin_group, t.village_tie_density, rng)
+    kinds = np.where(pop.relocated[u], TieKind.VILLAGE, TieKind.NEIGHBOUR)
+    network.add(u, v, kinds)
+    state = SocialState(
+        network=network,
+        building=building,
+        ethnicity=ethnicity,
+        origin_group=np.where(pop.relocated, pop.village, pop.n_villages).astype(np.int32),
+        returned=np.zeros(n_h, dtype=bool),
+        away=np.zeros(n_h, dtype=np.int16),
+        participates=np.zeros(n_h, dtype=bool),
+        integration=np.zeros(n_h),
+        building_order=np.argsort(building, kind="stable"),
+    )
+    refresh_tie_flags(state, pop)
+    return state
+
+
+def household_option_counts(pop: Population, labour: np.ndarray) -> np.ndarray:
+    """(households, N_OPTIONS): labour-force members of each household by option."""
+    workers = np.flatnonzero(labour)
+    flat = pop.household[workers].astype(np.int64) * N_OPTIONS + pop.option[workers]
+    return np.bincount(flat, minlength=pop.n_households * N_OPTIONS).reshape(pop.n_households, N_OPTIONS)
+
+
+def contact_shares(state: SocialState, pop: Population, counts: np.ndarray, seekers: np.ndarray) -> np.ndarray:
+    """Share of each seeker's contacts (labour members of tied households, by tie strength) in each option.
+
+    Args:
+        counts: `household_option_counts` of this month.
+    """
+    around = state.network.neighbour_sum(counts.astype(float))[pop.household[seekers]]
+    total = around.sum(axis=1, keepdims=True)
+    return np.divide(around, total, out=np.zeros_like(around), where=total > 0)
+
+
+def _accept(state: SocialState, u: np.ndarray, v: np.ndarray, homophily: float, p: float, rng) -> np.ndarray:
+    """Whether a meeting of u and v becomes a tie: same origin always may; across origin
+    villages the chance falls by half the homophily, across ethnic groups by all of it."""
+    same_origin = state.origin_group[u] == state.origin_group[v]
+    same_ethnic = state.ethnicity[u] == state.ethnicity[v]
+    factor = np.where(same_origin, 1.0, np.where(same_ethnic, 1.0 - 0.5 * homophily, 1.0 - homophily))
+    return rng.random(u.shape[0]) < p * factor
+
+
+def _meetings(rate: float, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each unit meets Poisson(rate) others this month: the unit repeated per meeting."""
+    if units.size == 0 or rate <= 0:
+        return units[:0]
+    return np.repeat(units, rng.poisson(rate, units.shape[0]))
+
+
+def update_ties(
+    state: SocialState,
+    scenario: Scenario,
+    pop: Population,
+    labour: np.ndarray,
+    counts: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """One month of tie formation (neighbours, co-workers, activities) and fading.
+
+    Args:
+        counts: `household_option_counts` after this month's choice.
+    """
+    t = scenario.ties
+    net = state.network
+    present = ~state.returned
+    homes = np.flatnonzero(present)
+    # who is away: most of the household's labour outside the county
+    n_lab = counts.sum(axis=1)
+    mostly_out = (n_lab > 0) & (2 * counts[:, Option.OUT_OF_COUNTY] > n_lab)
+    state.away = np.where(mostly_out, state.away + 1, 0).astype(np.int16)
+    away = (state.away >= t.away_months) | state.returned
+    # neighbours in the same building
+    u = _meetings(t.neighbour_meetings_per_month, homes, rng)
+    v = random_partner_in_block(u, state.building, rng, order=state.building_order)
+    ok = _accept(state, u, v, t.homophily, t.formation_probability, rng) & present[v]
+    net.add(u[ok], v[ok], TieKind.NEIGHBOUR)
+    # co-workers: local workers meet others in the same local sector
+    local_workers = np.flatnonzero(labour & IS_LOCAL_NON_FARM[pop.option] & present[pop.household])
+    w = _meetings(t.coworker_meetings_per_month, np.arange(local_workers.size), rng)
+    partner = random_partner_in_block(w, pop.option[local_workers], rng)
+    hu, hv = pop.household[local_workers[w]], pop.household[local_workers[partner]]
+    ok = _accept(state, hu, hv, t.homophily, t.formation_probability, rng)
+    net.add(hu[ok], hv[ok], TieKind.COWORKER)
+    # community activities
+    state.participates = present & (rng.random(pop.n_households) < t.activity_participation)
+    joined = np.flatnonzero(state.participates)
+    a = _meetings(t.activity_meetings_per_month, joined, rng)
+    if joined.size > 1:
+        b = joined[rng.integers(0, joined.size, a.shape[0])]
+        ok = _accept(state, a, b, t.homophily, t.formation_probability, rng)
+        net.add(a[ok], b[ok], TieKind.ACTIVITY)
+    _fade(state, scenario, pop, counts, away, rng)
+
+
+def _fade(state: SocialState, scenario: Scenario, pop, counts: np.ndarray, away: np.ndarray, rng) -> None:
+    """Ties in contact this month are refreshed; the others lose 1/memory of strength."""
+    t = scenario.ties
+    net = state.network
+    if len(net) == 0:
+        return
+    src, dst, kind = net.src, net.dst, net.kind
+    p = np.asarray(t.contact_probability.as_tuple(), dtype=np.float32)[kind]
+    contact = rng.random(src.shape[0], dtype=np.float32) < p
+    # still co-workers: both households have a local non-farm worker in a common sector
+    sectors = np.zeros(pop.n_households, dtype=np.int8)
+    for bit, option in enumerate(LOCAL_NON_FARM):
+        sectors |= (counts[:, option] > 0).astype(np.int8) << bit
+    contact |= (kind == TieKind.COWORKER) & ((sectors[src] & sectors[dst]) != 0)
+    contact |= (kind == TieKind.ACTIVITY) & state.participates[src] & state.participates[dst]
+    contact &= ~(away[src] | away[dst])
+    fade = 1.0 / np.asarray(t.memory_months.as_tuple(), dtype=np.float32)
+    net.strength = np.where(contact, np.float32(1.0), net.strength - fade[kind])
+    net.keep(net.strength > 0)
+
+
+def refresh_tie_flags(state: SocialState, pop: Population) -> None:
+    """Per tie: joins different origins; per household: tied to a long-standing local household."""
+    net = state.network
+    n = pop.n_households
+    state.cross_origin = state.origin_group[net.src] != state.origin_group[net.dst]
+    reloc_src, reloc_dst = pop.relocated[net.src], pop.relocated[net.dst]
+    mixed = reloc_src != reloc_dst
+    to_local = np.bincount(net.src, weights=mixed & reloc_src, minlength=n)
+    to_local += np.bincount(net.dst, weights=mixed & reloc_dst, minlength=n)
+    state.local_tie = to_local > 0
+
+
+def integration_index(state: SocialState, pop: Population, counts: np.ndarray) -> np.ndarray:
+    """Integration of each household, 0-1 (docs/MODEL.md 7.7); needs `refresh_tie_flags`.
+
+    0.5 x (1 - exp(-B / 3)), B = strength-weighted ties to households of other origins;
+    + 0.2 if tied to a long-standing local household; + 0.3 x the share of its labour
+    force in local non-farm work (economic integration comes first, 000).
+    """
+    net = state.network
+    n = pop.n_households
+    w = np.where(state.cross_origin, net.strength, np.float32(0.0))
+    bridging = np.bincount(net.src, weights=w, minlength=n) + np.bincount(net.dst, weights=w, minlength=n)
+    n_lab = counts.sum(axis=1)
+    local_work = counts[:, list(LOCAL_NON_FARM)].sum(axis=1)
+    work_share = np.divide(local_work, n_lab, out=np.zeros(n), where=n_lab > 0)
+    return (
+        BRIDGING_WEIGHT * (1 - np.exp(-bridging / BRIDGING_SCALE))
+        + LOCAL_TIE_WEIGHT * state.local_tie
+        + WORK_WEIGHT * work_share
+    )
+
+
+def going_back(
+    state: SocialState,
+    scenario: Scenario,
+    pop: Population,
+    income_per_capita: np.ndarray,
+    demolished: bool,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Households that go back to the origin this month (returned before: not again).
+
+    Monthly chance = base_rate x (1 - integration) x income factor (1 below
+    `low_income_yuan`, else `higher_income_factor`) x (`after_demolition_factor` once the
+    old house is demolished, when going back means rebuilding).
+    """
+    r = scenario.return_to_origin
+    income_factor = np.where(income_per_capita < r.low_income_yuan, 1.0, r.higher_income_factor)
+    rate = r.base_rate * (1.0 - state.integration) * income_factor
+    if demolished:
+        rate = rate * r.after_demolition_factor
+    eligible = pop.relocated & ~state.returned
+    leaving = eligible & (rng.random(pop.n_households) < rate)
+    state.returned |= leaving
+    state.returned_total += int(leaving.sum())
+    return leaving
+
+
+def tie_indicators(state: SocialState, pop: Population) -> dict[str, float]:
+    """Degree, cross-origin ties, ties to long-standing residents, integration, returns."""
+    n_ties = len(state.network)
+    present = pop.relocated & ~state.returned
+    return {
+        "ties": n_ties,
+        "mean_degree": float(2 * n_ties / pop.n_households),
+        "cross_origin_tie_share": float(state.cross_origin.mean()) if n_ties else 0.0,
+        "local_resident_tie_share": float(state.local_tie[present].mean()) if present.any() else 0.0,
+        "integration_index": float(state.integration[present].mean()) if present.any() else float("nan"),
+        "returned_households": int(state.returned_total),
+    }

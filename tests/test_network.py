@@ -1,0 +1,89 @@
+"""The tie store: sorted, deduplicated, cheap to merge and query; networkx on demand."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulation.network import TieKind, TieNetwork, pairs_within_groups, random_partner_in_block
+
+edge_lists = st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29)), max_size=80)
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=edge_lists, second=edge_lists, drop=st.integers(0, 2**32 - 1))
+def test_store_matches_a_set_of_pairs(first, second, drop):
+    net = TieNetwork(30)
+    expected: set[tuple[int, int]] = set()
+    for batch in (first, second):
+        if batch:
+            u, v = np.array(batch).T
+            added = net.add(u, v, TieKind.NEIGHBOUR)
+            new = {(min(a, b), max(a, b)) for a, b in batch if a != b} - expected
+            assert added == len(new)
+            expected |= new
+    assert set(zip(net.src.tolist(), net.dst.tolist(), strict=True)) == expected
+    assert (np.diff(net.key) > 0).all() and (net.src < net.dst).all()
+    keep = np.random.default_rng(drop).random(len(net)) < 0.5
+    kept = {e for e, k in zip(zip(net.src.tolist(), net.dst.tolist(), strict=True), keep, strict=True) if k}
+    net.keep(keep)
+    assert set(zip(net.src.tolist(), net.dst.tolist(), strict=True)) == kept
+    degree = np.zeros(30, dtype=int)
+    for a, b in kept:
+        degree[a] += 1
+        degree[b] += 1
+    assert (net.degree() == degree).all()
+
+
+def test_neighbour_sum_is_the_weighted_adjacency_product():
+    net = TieNetwork(4)
+    net.add(np.array([0, 1, 2]), np.array([1, 2, 0]), TieKind.VILLAGE)
+    net.strength[:] = np.array([0.5, 1.0, 0.25], dtype=np.float32)  # ties (0,1), (0,2), (1,2) in key order
+    values = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [7.0, 7.0]])
+    dense = np.zeros((4, 4))
+    for u, v, w in zip(net.src, net.dst, net.strength, strict=True):
+        dense[u, v] = dense[v, u] = w
+    assert np.allclose(net.neighbour_sum(values), dense @ values)
+    assert (net.neighbour_sum(values)[3] == 0).all()
+
+
+def test_existing_ties_are_refreshed_not_duplicated():
+    net = TieNetwork(5)
+    net.add(np.array([0]), np.array([1]), TieKind.COWORKER)
+    net.strength[:] = 0.2
+    assert net.add(np.array([1, 1]), np.array([0, 1]), TieKind.ACTIVITY) == 0
+    assert len(net) == 1 and net.strength[0] == 1.0 and net.kind[0] == TieKind.COWORKER
+
+
+def test_to_networkx_has_exactly_the_stored_edges_and_attributes():
+    net = TieNetwork(6)
+    net.add(np.array([0, 2, 4]), np.array([1, 3, 5]), np.array([0, 1, 3]))
+    graph = net.to_networkx({"village": np.array([1, 1, 2, 2, 3, 3])})
+    assert graph.number_of_nodes() == 6
+    assert set(graph.edges()) == {(0, 1), (2, 3), (4, 5)}
+    assert graph.nodes[4]["village"] == 3 and graph.edges[2, 3]["kind"] == "neighbour"
+    assert nx.is_isomorphic(graph, nx.Graph([(0, 1), (2, 3), (4, 5)]))
+
+
+def test_pairs_within_groups_density_and_groups():
+    rng = np.random.default_rng(0)
+    group = np.repeat(np.arange(200), 5)  # 200 groups of 5: 2,000 possible pairs
+    u, v = pairs_within_groups(group, 0.4, rng)
+    assert (group[u] == group[v]).all() and (u != v).all()
+    assert 0.35 < u.size / 2000 < 0.45
+    big = np.zeros(1000, dtype=int)  # one group of 1,000: thinned, about 0.4 x 100 partners each
+    u, v = pairs_within_groups(big, 0.4, rng)
+    assert u.size == 40_000
+
+
+def test_random_partner_stays_in_block():
+    rng = np.random.default_rng(1)
+    block = rng.integers(0, 20, 500)
+    members = rng.integers(0, 500, 2000)
+    partner = random_partner_in_block(members, block, rng)
+    assert (block[partner] == block[members]).all()
+    order = np.argsort(block, kind="stable")
+    again = random_partner_in_block(members, block, np.random.default_rng(1), order=order)
+    assert (block[again] == block[members]).all()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis import json_safe, run_scenario
-from scenarios import ScenarioError, load_scenario
+from scenarios import ScenarioError, catalogue, load_scenario
 from simulation.indicators import SHARE_KEYS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -134,6 +134,23 @@ def run(
         console.print(summary_table(title, result.final))
         console.print(group_table(result.final))
         console.print(f"Monthly indicators: {out_dir / 'monthly.csv'}")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenario files and community profiles, one line each."""
+    try:
+        entries = catalogue()
+    except ScenarioError as exc:
+        fail(str(exc))
+    for kind, title in (("scenario", "Scenario files"), ("community", "Community profiles (use with --community ID)")):
+        table = Table(title=title, header_style="bold", title_justify="left")
+        table.add_column("file" if kind == "scenario" else "id", no_wrap=True)
+        table.add_column("description")
+        for entry_kind, name, description in entries:
+            if entry_kind == kind:
+                table.add_row(name, description)
+        console.print(table)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ class PlainHousehold(mesa.Agent):
         self.village = int(pop.village[index])
         self.distance = float(pop.distance_km[index])
         self.land = float(pop.land_mu[index])
-        self.takes_up_allowance = float(pop.subsistence_draw[index]) < model.config.income.subsistence_take_up
-        self.rents_land = False
+        allowance = model.config.policies.subsistence_allowance
+        self.takes_up_allowance = allowance.enabled and float(pop.subsistence_draw[index]) < allowance.take_up
         self.income = 0.0
 
     # -- stage 1: job separations and reviews
@@ -114,13 +114,14 @@ class PlainHousehold(mesa.Agent):
         f_local = math.exp(w.return_to_schooling_local * years + skill_term)
         f_out = math.exp(w.return_to_schooling_out * years + skill_term)
         paid = w.months_worked_per_year / 12.0
+        welfare_wage = s.policies.public_welfare_jobs.wage_yuan_month
         travel = o.travel_cost_yuan_per_km * 2.0 * self.distance
         farm = self.model.farm_base * self.model.land_share[p.index]
         return [
             0.0,
             w.local_industry * f_local * paid,
             w.local_services * f_local * paid,
-            w.public_welfare,
+            welfare_wage,
             farm - o.trips_per_month_farming * travel,
             o.part_time_farm_fraction * farm
             + (1 - o.part_time_farm_fraction) * w.casual_local * f_local * paid
@@ -133,7 +134,7 @@ class PlainHousehold(mesa.Agent):
         m, c = self.model, self.model.config.choice
         earn = self.earnings(p)
         shares = m.contact_shares(self.village, p.option)
-        demolished = m.month > m.config.origin.transition_months
+        demolished = m.month > m.config.transition_months
         u = []
         for j in range(N_OPTIONS):
             if not self.relocated and j in RELOCATION_ONLY:
@@ -157,10 +158,11 @@ class PlainHousehold(mesa.Agent):
 
     # -- stage 3: learn and earn
     def learn_and_earn(self) -> None:
-        """Skills grow with work; household income with transfers."""
+        """Skills grow with work; household income with transfers (no land-rent or asset policy here)."""
         s = self.model.config
         c, w, inc = s.choice, s.wages, s.income
-        earnings, farming = 0.0, False
+        threshold = s.policies.subsistence_allowance.threshold_yuan
+        earnings = 0.0
         for p in self.members:
             if p.option == Option.OUT_OF_COUNTY:
                 p.skill = min(1.0, p.skill + c.skill_gain_out_of_county_per_year / 12.0)
@@ -171,14 +173,12 @@ class PlainHousehold(mesa.Agent):
                 if p.option == Option.OUT_OF_COUNTY:
                     e *= w.remittance_share
                 earnings += e
-                farming |= p.option in (Option.FARMING_ORIGIN, Option.PART_TIME)
-        rent = s.origin.land_rent_yuan_per_mu_year / 12.0 * self.land if self.rents_land and not farming else 0.0
         pension = inc.pension_yuan_month * sum(p.age >= inc.pension_age for p in self.members)
-        before = earnings + rent + pension
+        before = earnings + pension
         per_capita = before * 12.0 / len(self.members)
         allowance = 0.0
-        if self.relocated and self.takes_up_allowance and per_capita < inc.subsistence_threshold_yuan:
-            allowance = (inc.subsistence_threshold_yuan - per_capita) * len(self.members) / 12.0
+        if self.relocated and self.takes_up_allowance and per_capita < threshold:
+            allowance = (threshold - per_capita) * len(self.members) / 12.0
         self.income = before + allowance
 
 
@@ -206,16 +206,15 @@ class PlainModel(mesa.Model):
                 for i in range(pop.start[h], pop.start[h + 1])
             ]
             self.homes.append(PlainHousehold(self, h, members))
-        rents = self.rng.random(pop.n_households) < scenario.origin.land_rent_participation
-        for home, r in zip(self.homes, rents, strict=True):
-            home.rents_land = bool(r)
         self._set_land_share()
         c, d = scenario.community, scenario.labour_demand
         workers = sum(p.in_labour for h in self.homes for p in h.members)
         self.capacity = {
             Option.LOCAL_INDUSTRY: round(d.industry_posts_per_100_workers * workers / 100),
             Option.LOCAL_SERVICES: round(d.services_posts_per_100_workers * workers / 100),
-            Option.PUBLIC_WELFARE: d.public_welfare_posts,
+            Option.PUBLIC_WELFARE: scenario.policies.public_welfare_jobs.posts
+            if scenario.policies.public_welfare_jobs.enabled
+            else 0,
         }
         self.farm_base = (
             scenario.origin.farm_income_ratio
@@ -280,7 +279,7 @@ class PlainModel(mesa.Model):
         queue = [(h, p) for h in self.homes for p in h.members if p.seeking]
         zero = {h.index: h.zero_employment() for h in self.homes}
         lottery = self.rng.random(len(queue))
-        priority = s.labour_demand.welfare_priority_zero_employment
+        priority = s.policies.public_welfare_jobs.priority_zero_employment
         order = sorted(
             range(len(queue)),
             key=lambda k: (not zero[queue[k][0].index] if priority else False, lottery[k]),

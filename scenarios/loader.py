@@ -173,3 +173,19 @@ def format_errors(exc: ValidationError, source: str) -> str:
             shown = "" if isinstance(given, dict) else f" (got {given!r})"
             lines.append(f"{source}: key `{key}`: {message}{shown}.")
     return "\n".join(lines)
+
+
+def catalogue() -> list[tuple[str, str, str]]:
+    """Scenario files and community profiles shipped with the project: (kind, name, description).
+
+    Scenario names are paths relative to the project root, ready for `run.py run`.
+    """
+    root = SCENARIO_DIR.parent
+    entries = []
+    for path in sorted(SCENARIO_DIR.rglob("*.toml")):
+        data = read_toml(path)
+        if path.parent == COMMUNITY_DIR:
+            entries.append(("community", path.stem, data.get("description", "")))
+        else:
+            entries.append(("scenario", str(path.relative_to(root)), data.get("description", "")))
+    return entries

@@ -89,7 +89,6 @@ class Wages(Strict):
 
     local_industry: NonNegative = 2_200.0
     local_services: NonNegative = 1_900.0
-    public_welfare: NonNegative = 800.0
     casual_local: NonNegative = 1_300.0
     out_of_county: NonNegative = 4_549.0
     living_cost_out_of_county: NonNegative = 1_430.0
@@ -109,9 +108,6 @@ class Origin(Strict):
     travel_cost_yuan_per_km: NonNegative = 0.4
     trips_per_month_farming: NonNegative = 1.0
     trips_per_month_part_time: NonNegative = 3.0
-    transition_months: Annotated[int, Field(ge=0, le=36)] = 12
-    land_rent_yuan_per_mu_year: NonNegative = 0.0
-    land_rent_participation: Share = 0.0
 
 
 class LabourDemand(Strict):
@@ -119,11 +115,9 @@ class LabourDemand(Strict):
 
     industry_posts_per_100_workers: Annotated[float, Field(ge=0.0, le=200.0)] = 20.0
     services_posts_per_100_workers: Annotated[float, Field(ge=0.0, le=200.0)] = 10.0
-    public_welfare_posts: Annotated[int, Field(ge=0, le=1_000_000)] = 150
     separation_rate_local: Annotated[float, Field(ge=0.0, le=1.0)] = 0.015
     separation_rate_out_of_county: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     out_of_county_job_finding_rate: Share = 0.6
-    welfare_priority_zero_employment: bool = True
 
 
 class OptionTable(Strict):
@@ -248,10 +242,146 @@ class Income(Strict):
     """Poverty line, safety net and other transfers (yuan)."""
 
     poverty_line_yuan: NonNegative = 4_000.0
-    subsistence_threshold_yuan: NonNegative = 4_800.0
-    subsistence_take_up: Share = 0.35
     pension_yuan_month: NonNegative = 120.0
     pension_age: Annotated[int, Field(ge=50, le=80)] = 60
+
+
+class Policy(Strict):
+    """Common to every follow-up support policy: on/off and the months it is active."""
+
+    enabled: bool = False
+    start_month: Annotated[int, Field(ge=1, le=600)] = 1
+    end_month: Annotated[int, Field(ge=1, le=600)] = 600
+
+    @model_validator(mode="after")
+    def _window(self) -> Policy:
+        if self.start_month > self.end_month:
+            raise ValueError(f"start_month must be <= end_month ({self.start_month} > {self.end_month})")
+        return self
+
+    def active(self, month: int) -> bool:
+        """Whether the policy acts in this month."""
+        return self.enabled and self.start_month <= month <= self.end_month
+
+
+class SkillsTraining(Policy):
+    """Vocational and practical training: a cohort a year, skill gained on completion."""
+
+    target: Literal["all", "young", "women", "low_education", "not_working", "zero_employment_households"] = "all"
+    coverage: Share = 0.2
+    duration_months: Annotated[int, Field(ge=1, le=24)] = 3
+    skill_gain: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    cost_per_trainee_yuan: NonNegative = 1_500.0
+
+
+class PublicWelfareJobs(Policy):
+    """Public-welfare posts (cleaning, ranger, security): a low-paid floor."""
+
+    posts: Annotated[int, Field(ge=0, le=2_000_000)] = 150
+    wage_yuan_month: NonNegative = 800.0
+    priority_zero_employment: bool = True
+    zero_employment_encouragement: Annotated[float, Field(ge=0.0, le=10.0)] = 2.5
+
+
+class Workshops(Policy):
+    """Poverty-alleviation workshops and firms attracted to the county: extra local posts."""
+
+    industry_jobs: Annotated[int, Field(ge=0, le=2_000_000)] = 400
+    services_jobs: Annotated[int, Field(ge=0, le=2_000_000)] = 0
+    wage_yuan_month: NonNegative = 1_800.0
+    subsidy_per_job_month_yuan: NonNegative = 200.0
+
+
+class LabourExport(Policy):
+    """Organised labour export: matching with employers elsewhere, lower search and migration cost."""
+
+    target: Literal["all", "young"] = "young"
+    coverage: Share = 0.5
+    job_finding_gain: Share = 0.3
+    migration_cost_reduction: Share = 0.6
+    cost_per_worker_placed_yuan: NonNegative = 600.0
+
+
+class CommunityServices(Policy):
+    """Community activities (more ties) and child and elder care (frees carers to work)."""
+
+    activity_participation: Share = 0.25
+    cost_per_participant_month_yuan: NonNegative = 20.0
+    care_coverage: Share = 0.5
+    care_relief: Share = 0.7
+    cost_per_carer_month_yuan: NonNegative = 300.0
+
+
+class TransitionPeriod(Strict):
+    """Years after moving in before the old house is demolished (004: 1, at most 3)."""
+
+    years: Annotated[int, Field(ge=0, le=3)] = 1
+
+
+class OriginResources(Policy):
+    """Land transfer or rent of idle land, and asset-income shares (dividends)."""
+
+    land_rent_yuan_per_mu_year: NonNegative = 300.0
+    land_participation: Share = 0.5
+    asset_income_yuan_per_household_year: NonNegative = 1_000.0
+    asset_target: Literal["all", "poor"] = "all"
+    asset_participation: Share = 0.8
+    service_cost_per_household_year_yuan: NonNegative = 50.0
+
+
+class EmploymentGuarantee(Policy):
+    """Every household with labour has one member working: officials place one member of
+    each zero-employment household in the cheapest available post, a welfare post if
+    nothing else."""
+
+    placement_cost_yuan: NonNegative = 500.0
+
+
+class SubsistenceAllowance(Policy):
+    """The safety net: tops per-capita income up to a threshold for households that take it up."""
+
+    threshold_yuan: NonNegative = 4_800.0
+    take_up: Share = 0.35
+
+
+class StartupSupport(Policy):
+    """Start-up support for small businesses: a grant; the business is self-employment in services."""
+
+    target: Literal["returnees", "all"] = "returnees"
+    coverage: Share = 0.1
+    grant_yuan: NonNegative = 10_000.0
+    business_income_yuan_month: NonNegative = 2_600.0
+    failure_rate_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+
+
+POLICY_NAMES = (
+    "skills_training",
+    "public_welfare_jobs",
+    "workshops",
+    "labour_export",
+    "community_services",
+    "transition_period",
+    "origin_resources",
+    "employment_guarantee",
+    "subsistence_allowance",
+    "startup_support",
+)
+
+
+class Policies(Strict):
+    """The follow-up support catalogue (docs/MODEL.md 7.9). Off unless enabled, except the
+    standing public-welfare posts and safety net, which the baseline has."""
+
+    skills_training: SkillsTraining = SkillsTraining()
+    public_welfare_jobs: PublicWelfareJobs = PublicWelfareJobs(enabled=True)
+    workshops: Workshops = Workshops()
+    labour_export: LabourExport = LabourExport()
+    community_services: CommunityServices = CommunityServices()
+    transition_period: TransitionPeriod = TransitionPeriod()
+    origin_resources: OriginResources = OriginResources()
+    employment_guarantee: EmploymentGuarantee = EmploymentGuarantee()
+    subsistence_allowance: SubsistenceAllowance = SubsistenceAllowance(enabled=True)
+    startup_support: StartupSupport = StartupSupport()
 
 
 class Scenario(Strict):
@@ -270,8 +400,24 @@ class Scenario(Strict):
     income: Income = Income()
     ties: Ties = Ties()
     return_to_origin: ReturnToOrigin = ReturnToOrigin()
+    policies: Policies = Policies()
+
+    @model_validator(mode="after")
+    def _policies_fit_the_community(self) -> Scenario:
+        posts = self.policies.public_welfare_jobs.posts
+        if posts > self.community.relocated_labour_force:
+            raise ValueError(
+                f"policies.public_welfare_jobs.posts ({posts}) must not exceed "
+                f"community.relocated_labour_force ({self.community.relocated_labour_force})"
+            )
+        return self
 
     @property
     def months(self) -> int:
         """Number of monthly steps in a run."""
         return self.simulation.years * 12
+
+    @property
+    def transition_months(self) -> int:
+        """Months after moving in before old houses are demolished."""
+        return 12 * self.policies.transition_period.years

@@ -1,4 +1,4 @@
-"""Household income: earnings, origin land, pensions and the subsistence allowance."""
+"""Household income: earnings, origin land, pensions, policy transfers and the safety net."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.schema import Scenario
-
 from .options import IS_ORIGIN_FARMING
+from .policies import IncomeRules
 from .population import Population
 
 
@@ -29,40 +28,35 @@ class HouseholdIncome:
 
 
 def household_income(
-    scenario: Scenario,
     pop: Population,
     member_earnings: np.ndarray,
-    rent_participation: np.ndarray,
-    other: np.ndarray | None = None,
+    rules: IncomeRules,
+    pension_yuan_month: float,
+    pension_age: int,
 ) -> HouseholdIncome:
     """Aggregate a month's income per household.
 
     Args:
-        member_earnings: net monthly earnings of every member (0 for non-workers); a
-            month's net earnings cannot fall below zero in the income account.
-        rent_participation: per household, whether idle origin land is rented out.
-        other: extra monthly transfers per household (policies), yuan.
+        member_earnings: what each member's work brings the household this month (0 for
+            non-workers); a month's net earnings cannot fall below zero in the account.
+        rules: land rent, asset income and safety net of this month (from policies).
+        pension_yuan_month: basic pension per member aged `pension_age` or over.
     """
     n_h = pop.n_households
     earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
-    farming = IS_ORIGIN_FARMING[pop.option]
-    farms_own_land = np.bincount(pop.household, weights=farming, minlength=n_h) > 0
-    o = scenario.origin
+    farms_own_land = np.bincount(pop.household, weights=IS_ORIGIN_FARMING[pop.option], minlength=n_h) > 0
     land_rent = np.where(
-        rent_participation & ~farms_own_land & pop.relocated,
-        o.land_rent_yuan_per_mu_year / 12.0 * pop.land_mu,
+        rules.rent_participation & ~farms_own_land & pop.relocated,
+        rules.rent_yuan_per_mu_year / 12.0 * pop.land_mu,
         0.0,
     )
-    i = scenario.income
-    elders = pop.age >= i.pension_age
-    pension = i.pension_yuan_month * np.bincount(pop.household, weights=elders, minlength=n_h)
-    other = np.zeros(n_h) if other is None else other
-    before = earnings + land_rent + pension + other
+    pension = pension_yuan_month * np.bincount(pop.household, weights=pop.age >= pension_age, minlength=n_h)
+    before = earnings + land_rent + pension + rules.other
     per_capita_year = before * 12.0 / pop.size
-    takes_up = pop.subsistence_draw < i.subsistence_take_up
-    eligible = pop.relocated & takes_up & (per_capita_year < i.subsistence_threshold_yuan)
-    subsistence = np.where(eligible, (i.subsistence_threshold_yuan - per_capita_year) * pop.size / 12.0, 0.0)
-    return HouseholdIncome(earnings, land_rent, pension, subsistence, other)
+    takes_up = pop.subsistence_draw < rules.subsistence_take_up
+    eligible = pop.relocated & takes_up & (per_capita_year < rules.subsistence_threshold)
+    subsistence = np.where(eligible, (rules.subsistence_threshold - per_capita_year) * pop.size / 12.0, 0.0)
+    return HouseholdIncome(earnings, land_rent, pension, subsistence, rules.other)
 
 
 def per_capita_annual(total_monthly: np.ndarray, size: np.ndarray) -> np.ndarray:

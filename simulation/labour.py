@@ -75,11 +75,11 @@ def member_earnings(
 
 def utilities(
     scenario: Scenario,
-    economy: Economy,
     earnings: np.ndarray,
     *,
     current: np.ndarray,
     was_out: np.ndarray,
+    migration_cost: np.ndarray,
     age: np.ndarray,
     care_duty: np.ndarray,
     distance_km: np.ndarray,
@@ -90,9 +90,11 @@ def utilities(
 ) -> np.ndarray:
     """Systematic utility of each option for each seeker, shape (n, N_OPTIONS).
 
-    Terms: income (pull), option constants, care duties, age, distance to the origin and
-    the demolished old house (origin pull and its costs), what contacts do (information
-    and chain migration), inertia, and the amortised cost of migrating out of the county.
+    Terms: income (pull), option constants, care duties (a weight per member: 1 for a
+    carer, less where care services help), age, distance to the origin and the
+    demolished old house (origin pull and its costs), what contacts do (information and
+    chain migration), inertia, and the amortised cost of migrating out of the county
+    (per member: organised labour export lowers it).
     Options a member cannot take (origin farming and welfare posts for long-standing
     residents) get minus infinity.
     """
@@ -108,7 +110,7 @@ def utilities(
         u[np.arange(u.shape[0]), current] += c.inertia
     entering = ~was_out
     u[entering, Option.OUT_OF_COUNTY] -= (
-        c.income_per_1000_yuan * economy.migration_cost / 1000.0 / c.planning_horizon_months
+        c.income_per_1000_yuan * migration_cost[entering] / 1000.0 / c.planning_horizon_months
     )
     locals_ = ~relocated
     if locals_.any():

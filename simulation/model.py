@@ -39,6 +39,7 @@ from .options import (
     age_group,
     option_table,
 )
+from .policies import PolicyEngine
 from .population import Population, assign_care_duties, generate_population, labour_mask
 from .social import (
     SocialState,
@@ -144,10 +145,11 @@ class ResettlementModel(mesa.Model):
         n_h = pop.n_households
         self.households = Household.create_agents(self, n_h, index=np.arange(n_h))
         self.member_relocated = pop.relocated[pop.household]
-        self.rent_participation = self.rng.random(n_h) < scenario.origin.land_rent_participation
         self.labour = labour_mask(pop, scenario.population)
         self.land_share = self._land_share()
-        self.economy = self._economy()
+        self.base_economy = self._economy()
+        self.economy = self.base_economy
+        self.policy = PolicyEngine(scenario, n_h, pop.n_members, self.rng)
         self.social: SocialState | None = init_social(scenario, pop, self.rng) if scenario.ties.enabled else None
         self.force_review = np.zeros(pop.n_members, dtype=bool)
         self.income_per_capita = np.zeros(n_h)
@@ -178,13 +180,12 @@ class ResettlementModel(mesa.Model):
         wage = np.zeros(N_OPTIONS)
         wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry
         wage[Option.LOCAL_SERVICES] = s.wages.local_services
-        wage[Option.PUBLIC_WELFARE] = s.wages.public_welfare
         wage[Option.OUT_OF_COUNTY] = s.wages.out_of_county
         workers = int(self.labour.sum())
         capacity = np.full(N_OPTIONS, np.inf)
         capacity[Option.LOCAL_INDUSTRY] = round(s.labour_demand.industry_posts_per_100_workers * workers / 100)
         capacity[Option.LOCAL_SERVICES] = round(s.labour_demand.services_posts_per_100_workers * workers / 100)
-        capacity[Option.PUBLIC_WELFARE] = s.labour_demand.public_welfare_posts
+        capacity[Option.PUBLIC_WELFARE] = 0  # welfare posts come from the policy
         c = s.community
         farm_base = (
             s.origin.farm_income_ratio * c.income_before_yuan * c.relocated_population / c.relocated_labour_force / 12
@@ -211,11 +212,15 @@ class ResettlementModel(mesa.Model):
         """Advance one month."""
         if self.month > 1 and (self.month - 1) % 12 == 0:
             self._age_one_year()
+        self.policy.start_month()
+        self.economy = self.policy.economy(self.base_economy, self.month)
+        self.policy.before_choice(self)
         returners = self._choose_work()
         self._learn()
         self._account_income()
         if self.social is not None:
             self._social_month()
+        self.policy.account(self)
         self._compute_indicators(returners)
         self.datacollector.collect(self)
 
@@ -250,7 +255,25 @@ class ResettlementModel(mesa.Model):
         total = shares.sum(axis=1, keepdims=True)
         return np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
 
-    def _zero_employment(self) -> np.ndarray:
+    def living_households(self) -> np.ndarray:
+        """Relocated households still living in the community (not gone back)."""
+        living = self.pop.relocated.copy()
+        if self.social is not None:
+            living &= ~self.social.returned
+        return living
+
+    def living_members(self) -> np.ndarray:
+        """Members of `living_households`."""
+        return self.living_households()[self.pop.household]
+
+    def posts_held(self, holders: np.ndarray | None = None) -> np.ndarray:
+        """Local posts held, by option (self-employed business owners hold none)."""
+        mask = self.labour & ~self.policy.entrepreneur
+        if holders is not None:
+            mask &= holders
+        return occupied_posts(self.pop.option, mask)
+
+    def zero_employment(self) -> np.ndarray:
         """Per household: has labour, but no labour member works."""
         pop = self.pop
         n_h = pop.n_households
@@ -265,9 +288,10 @@ class ResettlementModel(mesa.Model):
         workers = np.flatnonzero(self.labour)
         option = pop.option[workers]
         first_month = self.month == 1
+        own_business = self.policy.entrepreneur[workers]  # business owners neither separate nor review
         # separations: posts end; out-of-county jobs end
         u_sep = rng.random(workers.size)
-        in_capped = IS_CAPPED[option]
+        in_capped = IS_CAPPED[option] & ~own_business
         was_out = option == Option.OUT_OF_COUNTY
         separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
             was_out & (u_sep < s.labour_demand.separation_rate_out_of_county)
@@ -277,13 +301,13 @@ class ResettlementModel(mesa.Model):
         # who reviews
         u_rev = rng.random(workers.size)
         rate = np.where(option == Option.NOT_WORKING, s.choice.review_rate_not_working, s.choice.review_rate)
-        seeking = first_month | separated | (u_rev < rate) | self.force_review[workers]
+        seeking = (first_month | separated | (u_rev < rate) | self.force_review[workers]) & ~own_business
         self.force_review[:] = False
         seekers = workers[seeking]
         # priority: members of zero-employment households first (if the rule is on), then a lottery
         lottery = rng.random(seekers.size)
-        if s.labour_demand.welfare_priority_zero_employment:
-            zero = self._zero_employment()[pop.household[seekers]]
+        if s.policies.public_welfare_jobs.priority_zero_employment:
+            zero = self.zero_employment()[pop.household[seekers]]
             order = np.lexsort((lottery, ~zero))
         else:
             order = np.argsort(lottery)
@@ -297,19 +321,22 @@ class ResettlementModel(mesa.Model):
         earn = member_earnings(
             s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], distance
         )
-        demolished = ~back & (self.month > s.origin.transition_months)
+        demolished = ~back & (self.month > s.transition_months)
         shares = self._contact_shares(seekers)
+        age = pop.age[seekers].astype(float)
+        relocated = pop.relocated[hh]
+        p_find, migration_cost = self.policy.search_terms(self.month, seekers, age, relocated, self.economy)
         u = utilities(
             s,
-            self.economy,
             earn,
             current=current,
             was_out=seeker_was_out & (current == Option.OUT_OF_COUNTY),
-            age=pop.age[seekers].astype(float),
-            care_duty=pop.care_duty[seekers],
+            migration_cost=migration_cost,
+            age=age,
+            care_duty=self.policy.care_weight(self.month, seekers, pop.care_duty[seekers]),
             distance_km=distance,
             demolished=demolished,
-            relocated=pop.relocated[hh],
+            relocated=relocated,
             contact_shares=shares,
             inertia_on=not first_month,
         )
@@ -317,7 +344,10 @@ class ResettlementModel(mesa.Model):
             u[np.ix_(back, list(LEFT_BEHIND_ON_RETURN))] = -np.inf
         # out-of-county search: newcomers find a job outside with a monthly probability,
         # higher when contacts already work outside (chain migration, with ties)
-        p_find = self.economy.job_finding_out
+        welfare = s.policies.public_welfare_jobs
+        if welfare.active(self.month) and welfare.zero_employment_encouragement:
+            zero_seekers = self.zero_employment()[hh]
+            u[zero_seekers & relocated, Option.PUBLIC_WELFARE] += welfare.zero_employment_encouragement
         if self.social is not None:
             p_find = np.minimum(1.0, p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY])
         finds_out = rng.random(seekers.size) < p_find
@@ -326,7 +356,7 @@ class ResettlementModel(mesa.Model):
         holders = np.zeros(pop.n_members, dtype=bool)
         holders[workers] = True
         holders[seekers] = False
-        vacancies = np.maximum(self.economy.capacity - occupied_posts(pop.option, holders), 0)
+        vacancies = np.maximum(self.economy.capacity - self.posts_held(holders), 0)
         choice = serial_dictatorship(u, vacancies)
         # new out-of-county jobs get a sector
         newly_out = (choice == Option.OUT_OF_COUNTY) & (current != Option.OUT_OF_COUNTY)
@@ -339,6 +369,7 @@ class ResettlementModel(mesa.Model):
         returners = seeker_was_out & (choice != Option.OUT_OF_COUNTY) & self.member_relocated[seekers]
         n_returners = int(returners.sum())
         self.return_migrants += n_returners
+        self.policy.after_choice(self, seekers[newly_out])
         return n_returners
 
     def _learn(self) -> None:
@@ -365,7 +396,16 @@ class ResettlementModel(mesa.Model):
         member_earn[workers] = earn[np.arange(workers.size), pop.option[workers]]
         out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
         member_earn[out] *= s.wages.remittance_share  # only remittances reach the household
-        self.household_income = household_income(s, pop, member_earn, self.rent_participation)
+        owners = np.flatnonzero(self.policy.entrepreneur & self.labour)
+        if owners.size and self.economy.wage[Option.LOCAL_SERVICES] > 0:
+            # a supported business earns its own income, with the same returns to schooling and skill
+            member_earn[owners] *= (
+                s.policies.startup_support.business_income_yuan_month / self.economy.wage[Option.LOCAL_SERVICES]
+            )
+        rules = self.policy.income_rules(self)
+        self.household_income = household_income(
+            pop, member_earn, rules, s.income.pension_yuan_month, s.income.pension_age
+        )
         self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
 
     def _social_month(self) -> None:
@@ -373,10 +413,11 @@ class ResettlementModel(mesa.Model):
         s, pop, social = self.config, self.pop, self.social
         assert social is not None
         counts = household_option_counts(pop, self.labour)
-        update_ties(social, s, pop, self.labour, counts, self.rng)
+        participation = self.policy.activity_participation(self.month, s.ties.activity_participation)
+        update_ties(social, s, pop, self.labour, counts, participation, self.rng)
         refresh_tie_flags(social, pop)
         social.integration = integration_index(social, pop, counts)
-        demolished = self.month > s.origin.transition_months
+        demolished = self.month > s.transition_months
         leaving = going_back(social, s, pop, self.income_per_capita, demolished, self.rng)
         if leaving.any():
             members = leaving[pop.household] & self.labour
@@ -431,9 +472,7 @@ class ResettlementModel(mesa.Model):
     def _compute_indicators(self, returners: int) -> None:
         """All indicators of this month, over relocated households and their members."""
         pop, s = self.pop, self.config
-        reloc = pop.relocated.copy()  # households living in the community
-        if self.social is not None:
-            reloc &= ~self.social.returned
+        reloc = self.living_households()
         members = np.flatnonzero(self.labour & reloc[pop.household])
         option = pop.option[members].astype(np.int64)
         out_ind = pop.out_sector_industry[members]
@@ -441,7 +480,7 @@ class ResettlementModel(mesa.Model):
         shares = {k: float(v[0]) for k, v in employment_shares(counts, ind).items()}
         size = pop.size[reloc].astype(float)
         pc = self.income_per_capita[reloc]
-        zero = self._zero_employment()[reloc]
+        zero = self.zero_employment()[reloc]
         n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[reloc]
         people = size.sum()
         with_labour = int((n_lab_h > 0).sum())
@@ -459,6 +498,7 @@ class ResettlementModel(mesa.Model):
             "returners": int(returners),
             "return_migrants_cumulative": int(self.return_migrants),
             "public_welfare_posts_filled": int(counts[0, Option.PUBLIC_WELFARE]),
+            **self.policy.indicators(),
         }
         if self.social is not None:
             ind_dict.update(tie_indicators(self.social, pop))

@@ -131,12 +131,14 @@ def update_ties(
     pop: Population,
     labour: np.ndarray,
     counts: np.ndarray,
+    participation: float,
     rng: np.random.Generator,
 ) -> None:
     """One month of tie formation (neighbours, co-workers, activities) and fading.
 
     Args:
         counts: `household_option_counts` after this month's choice.
+        participation: share of households in community activities this month.
     """
     t = scenario.ties
     net = state.network
@@ -160,7 +162,7 @@ def update_ties(
     ok = _accept(state, hu, hv, t.homophily, t.formation_probability, rng)
     net.add(hu[ok], hv[ok], TieKind.COWORKER)
     # community activities
-    state.participates = present & (rng.random(pop.n_households) < t.activity_participation)
+    state.participates = present & (rng.random(pop.n_households) < participation)
     joined = np.flatnonzero(state.participates)
     a = _meetings(t.activity_meetings_per_month, joined, rng)
     if joined.size > 1:

@@ -34,6 +34,14 @@ def test_run_json_has_the_survey_keys_and_groups(tmp_path):
         assert isinstance(data[key], float), key
     assert isinstance(data["returned_households"], int)
     assert 0 <= data["clustering"] <= 1 and 0 < data["largest_component_share"] <= 1
+    assert data["policy_cost_total"] == pytest.approx(
+        sum(
+            v
+            for k, v in data.items()
+            if k.startswith("policy_cost_") and not k.startswith(("policy_cost_month", "policy_cost_total"))
+        )
+    )
+    assert data["policy_cost_public_welfare_jobs"] > 0 and data["policy_cost_workshops"] == 0
     assert set(data["by_age_group"]) == {"16-29", "30-44", "45+"}
     assert set(data["by_education"]) == {"primary_or_less", "junior_middle", "senior_high", "college"}
     assert set(data["by_age_group"]["16-29"]) == set(SHARE_KEYS)
@@ -90,3 +98,26 @@ def test_missing_file_and_bad_override(tmp_path):
     result = cli("run", BASELINE, "--set", "wages.out_of_county=-1")
     assert result.returncode == 2 and "wages.out_of_county" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scenarios_lists_files_and_communities():
+    result = cli("scenarios")
+    assert result.returncode == 0, result.stderr
+    for name in (
+        "baseline.toml",
+        "no_support.toml",
+        "combined.toml",
+        "labour_export.toml",
+        "kaili_qingquan",
+        "fengning_rencai",
+    ):
+        assert name in result.stdout
+
+
+def test_policy_file_applied_to_a_community():
+    policy = str(ROOT / "scenarios" / "policies" / "workshops.toml")
+    result = cli("run", policy, "--community", "liujiang_xingliu", "--years", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["policy_cost_workshops"] > 0
+    assert data["labour_force"] < 1000  # Liujiang: 874 relocated workers

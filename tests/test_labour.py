@@ -15,7 +15,8 @@ from simulation.options import CAPPED, N_OPTIONS, Option
 def economy(capacity=None) -> Economy:
     s = Scenario()
     wage = np.zeros(N_OPTIONS)
-    wage[[1, 2, 3, 6]] = [s.wages.local_industry, s.wages.local_services, s.wages.public_welfare, s.wages.out_of_county]
+    welfare = s.policies.public_welfare_jobs.wage_yuan_month
+    wage[[1, 2, 3, 6]] = [s.wages.local_industry, s.wages.local_services, welfare, s.wages.out_of_county]
     return Economy(
         wage=wage,
         casual_wage=s.wages.casual_local,
@@ -74,7 +75,7 @@ def test_earnings_rise_with_schooling_and_fall_with_distance():
     assert earn[4, Option.FARMING_ORIGIN] - earn[5, Option.FARMING_ORIGIN] == pytest.approx(0.4 * 2 * 180)
     # junior middle, reference skill: exactly the base wage times the paid share of the year
     assert earn[1, Option.LOCAL_INDUSTRY] == pytest.approx(s.wages.local_industry * 10 / 12)
-    assert earn[1, Option.PUBLIC_WELFARE] == s.wages.public_welfare
+    assert earn[1, Option.PUBLIC_WELFARE] == s.policies.public_welfare_jobs.wage_yuan_month
 
 
 def test_utilities_apply_push_pull_terms():
@@ -83,12 +84,12 @@ def test_utilities_apply_push_pull_terms():
     earn = np.zeros((n, N_OPTIONS))
     u = utilities(
         s,
-        economy(),
         earn,
         current=np.array([0, 6, 0, 0], dtype=np.int8),
         was_out=np.array([False, True, False, False]),
+        migration_cost=np.full(n, s.choice.migration_cost_yuan),
         age=np.array([35.0, 35.0, 55.0, 35.0]),
-        care_duty=np.array([False, False, False, True]),
+        care_duty=np.array([0.0, 0.0, 0.0, 1.0]),
         distance_km=np.zeros(n),
         demolished=np.zeros(n, dtype=bool),
         relocated=np.array([True, True, True, False]),

@@ -53,11 +53,16 @@ def test_malformed_toml_names_the_line(tmp_path):
 
 def test_set_overrides_are_typed_and_validated():
     s = load_scenario(
-        None, ["wages.out_of_county=5200", "community.id=demo", "labour_demand.welfare_priority_zero_employment=false"]
+        None,
+        [
+            "wages.out_of_county=5200",
+            "community.id=demo",
+            "policies.public_welfare_jobs.priority_zero_employment=false",
+        ],
     )
     assert s.wages.out_of_county == 5200.0
     assert s.community.id == "demo"
-    assert s.labour_demand.welfare_priority_zero_employment is False
+    assert s.policies.public_welfare_jobs.priority_zero_employment is False
     with pytest.raises(ScenarioError, match=r"--set wages.out_of_countyy=1: unknown key `wages.out_of_countyy`"):
         load_scenario(None, ["wages.out_of_countyy=1"])
     with pytest.raises(ScenarioError, match="expected KEY=VALUE"):

@@ -62,7 +62,7 @@ def mean_shares(spec) -> tuple[dict[str, float], dict[str, float]]:
 
 
 @pytest.mark.parametrize(
-    "extra", [(), ("labour_demand.welfare_priority_zero_employment=false", "wages.out_of_county=5500")]
+    "extra", [(), ("policies.public_welfare_jobs.priority_zero_employment=false", "wages.out_of_county=5500")]
 )
 def test_fast_model_matches_the_plain_specification(extra):
     spec = scenario(*extra)

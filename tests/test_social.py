@@ -107,8 +107,8 @@ def test_mixed_allocation_gives_more_cross_origin_ties():
 
 
 def test_longer_transition_gives_at_least_as_many_returns():
-    short = final("origin.transition_months=6", key="returned_households")
-    long = final("origin.transition_months=36", key="returned_households")
+    short = final("policies.transition_period.years=0", key="returned_households")
+    long = final("policies.transition_period.years=3", key="returned_households")
     assert (long >= short).all() and long.mean() > 1.5 * short.mean()
 
 

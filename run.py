@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from analysis import json_safe, run_scenario
@@ -20,7 +21,7 @@ from scenarios import ScenarioError, catalogue, load_scenario
 from simulation.indicators import SHARE_KEYS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)  # wide tables in logs and pipes
 err_console = Console(stderr=True)
 
 SUMMARY_KEYS = (
@@ -134,6 +135,104 @@ def run(
         console.print(summary_table(title, result.final))
         console.print(group_table(result.final))
         console.print(f"Monthly indicators: {out_dir / 'monthly.csv'}")
+
+
+DEFAULT_COMPARISON = ("scenarios/baseline.toml", "scenarios/combined.toml")
+
+
+@app.command()
+def compare(
+    scenario_files: Annotated[
+        list[Path] | None, typer.Argument(help="BASE.toml OTHER.toml [MORE.toml ...] (default: baseline vs combined).")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Runs per scenario (replicate i uses seed+i in all).")] = 20,
+    years: Annotated[int | None, typer.Option(min=1, help="Years to simulate (default: each scenario's).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
+    community: Annotated[str | None, typer.Option(help="Apply a community profile to every scenario.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for report.html, figures/ and runs.csv.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all processors).")
+    ] = None,
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON.")] = False,
+) -> None:
+    """Compare scenarios over replicates: table with 95% CIs, paired differences, costs, report."""
+    from analysis.compare import KEY_INDICATORS, comparison_json, run_experiment, unique_labels
+    from analysis.executors import default_workers
+    from analysis.report import comparison_rows, cost_rows, make_report
+
+    root = Path(__file__).resolve().parent
+    files = list(scenario_files) if scenario_files else [root / f for f in DEFAULT_COMPARISON]
+    if len(files) < 2:
+        fail("compare needs a base scenario and at least one other (or no arguments for baseline vs combined).")
+    overrides = list(set_ or []) + ([f"simulation.years={years}"] if years is not None else [])
+    try:
+        specs = [load_scenario(f, overrides, community=community) for f in files]
+    except ScenarioError as exc:
+        fail(str(exc))
+    labels = unique_labels(specs)
+    scenarios = dict(zip(labels, specs, strict=True))
+    workers = workers or default_workers()
+    out_dir = out if out is not None else Path("results") / ("compare-" + "-vs-".join(labels))
+    total = len(specs) * replicates
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=as_json and not err_console.is_terminal,
+    ) as progress:
+        bar = progress.add_task(f"{total} runs on {workers} process(es)", total=total)
+        experiment = run_experiment(
+            scenarios, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(bar)
+        )
+    settings = {
+        "scenarios": ", ".join(str(f) for f in files),
+        "replicates": str(replicates),
+        "seeds": f"{seed}..{seed + replicates - 1} (common random numbers)",
+        "years": str(specs[0].simulation.years if years is None else years),
+        "community": community or ", ".join(sorted({s.community.id for s in specs})),
+        "overrides": " ".join(overrides) or "none",
+    }
+    try:
+        made = make_report(experiment, labels[0], out_dir, settings)
+    except OSError as exc:
+        fail(f"--out {out_dir}: cannot write the report ({exc.strerror}); the runs finished but nothing was saved.")
+    table = made["table"]
+    if as_json:
+        sys.stdout.write(json.dumps(comparison_json(table), allow_nan=False) + "\n")
+        return
+    rows = comparison_rows(table, labels[0])
+    for label in labels[1:]:
+        shown = Table(
+            title=f"{label} vs {labels[0]}: final month, mean [95% CI] over {replicates} replicates",
+            header_style="bold",
+        )
+        for column in ("indicator", labels[0], label, "difference [95% CI]"):
+            shown.add_column(column, justify="left" if column == "indicator" else "right")
+        base_rows = rows[rows["scenario"] == labels[0]].set_index("indicator")
+        for row in rows[rows["scenario"] == label].itertuples(index=False):
+            if row.indicator not in KEY_INDICATORS:
+                continue
+            b = base_rows.loc[row.indicator]
+            shown.add_row(
+                row.indicator,
+                f"{b['mean']} {b['95% CI']}",
+                f"{row.mean} {row._3}",
+                f"{row._4} {row._5}",
+            )
+        console.print(shown)
+    costs = cost_rows(made["costs"])
+    cost_table = Table(title=f"Cost-effectiveness relative to {labels[0]}", header_style="bold")
+    for column in costs.columns:
+        cost_table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in costs.itertuples(index=False):
+        cost_table.add_row(*map(str, row))
+    console.print(cost_table)
+    console.print("* the difference's 95% CI excludes 0")
+    console.print(f"Report: {made['report']}   Tidy data: {made['runs']}")
 
 
 @app.command()

@@ -1,5 +1,48 @@
-"""Experiments over model runs: running, summarising, comparing, reporting."""
+"""Experiments over model runs: running, summarising, comparing, plotting, reporting.
 
+Notebook use:
+
+    from scenarios import load_scenario
+    from analysis import run_experiment, compare, cost_effectiveness, timeseries_figure, make_report
+
+    exp = run_experiment({"baseline": load_scenario("scenarios/baseline.toml"),
+                          "combined": load_scenario("scenarios/combined.toml")}, replicates=10, workers=2)
+    table = compare(exp.finals, base="baseline")
+    timeseries_figure(exp.tidy, exp.labels)
+    make_report(exp, "baseline", "results/my-comparison", settings={})
+"""
+
+from .compare import (
+    KEY_INDICATORS,
+    Experiment,
+    compare,
+    comparison_json,
+    cost_effectiveness,
+    mean_ci,
+    parameter_differences,
+    run_experiment,
+    summarise,
+)
+from .plots import network_figure, structure_figure, timeseries_figure
+from .report import make_report
 from .runner import RunResult, json_safe, run_id, run_scenario
 
-__all__ = ["RunResult", "json_safe", "run_id", "run_scenario"]
+__all__ = [
+    "KEY_INDICATORS",
+    "Experiment",
+    "RunResult",
+    "compare",
+    "comparison_json",
+    "cost_effectiveness",
+    "json_safe",
+    "make_report",
+    "mean_ci",
+    "network_figure",
+    "parameter_differences",
+    "run_experiment",
+    "run_id",
+    "run_scenario",
+    "structure_figure",
+    "summarise",
+    "timeseries_figure",
+]

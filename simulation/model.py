@@ -492,6 +492,7 @@ class ResettlementModel(mesa.Model):
             "income_per_capita_mean": float((pc * size).sum() / people),
             "income_per_capita_median": weighted_median(pc, size),
             "poverty_rate": float(size[pc < s.income.poverty_line_yuan].sum() / people),
+            "households_in_poverty": int((pc < s.income.poverty_line_yuan).sum()),
             "zero_employment_households": int(zero.sum()),
             "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
             "out_of_county_workers": int(counts[0, Option.OUT_OF_COUNTY]),

@@ -23,6 +23,6 @@ def test_ci_runs_the_readme_test_command():
 def test_setup_commands_install_and_run():
     commands = readme_commands()
     assert commands[0].startswith("python3.12 -m venv .venv && .venv/bin/pip install")
-    assert "run.py" in commands[0]
+    assert commands[0].endswith(".venv/bin/python run.py compare")  # the main job on built-in defaults
     for path in re.findall(r"scenarios/\S+\.toml", " ".join(commands)):
         assert (ROOT / path).exists(), path

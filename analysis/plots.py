@@ -1,0 +1,134 @@
+"""Figures of an experiment: time series with uncertainty bands, the final employment
+structure, and a network picture per scenario. Each function returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no screen needed
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.options import OPTION_NAMES
+
+TIME_SERIES = (
+    ("employment_rate", "Employment rate (of labour force)"),
+    ("share_out_of_county", "Working outside the county (of employed)"),
+    ("share_local", "Working locally (of employed)"),
+    ("share_industry", "Industry (of employed)"),
+    ("share_services", "Services (of employed)"),
+    ("share_agriculture", "Farming at the origin (of employed)"),
+    ("share_part_time", "Part-time farm + non-farm (of employed)"),
+    ("income_per_capita_mean", "Income per person (yuan/year)"),
+    ("poverty_rate", "Poverty rate (people)"),
+    ("integration_index", "Integration index (0-1)"),
+    ("returned_households", "Households gone back (cumulative)"),
+    ("policy_cost_total", "Policy cost, cumulative (yuan)"),
+)
+SECTORS = (
+    ("share_agriculture", "agriculture", "#8c6d31"),
+    ("share_industry", "industry", "#3182bd"),
+    ("share_services", "services", "#31a354"),
+    ("share_part_time", "part-time", "#e6550d"),
+)
+WORK_COLOURS = {
+    "not_working": "#bdbdbd",
+    "local_industry": "#3182bd",
+    "local_services": "#31a354",
+    "public_welfare": "#74c476",
+    "farming_origin": "#8c6d31",
+    "part_time": "#e6550d",
+    "out_of_county": "#d62728",
+}
+assert set(WORK_COLOURS) == set(OPTION_NAMES)
+
+
+def _band(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95 % t-interval across replicates (columns) for each month (rows)."""
+    mean = values.mean(axis=1).to_numpy()
+    n = values.notna().sum(axis=1).to_numpy()
+    sem = values.std(axis=1, ddof=1).to_numpy() / np.sqrt(np.maximum(n, 1))
+    half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sem, 0.0)
+    return mean, mean - half, mean + half
+
+
+def timeseries_figure(tidy: pd.DataFrame, labels: list[str]) -> plt.Figure:
+    """One panel per indicator: each scenario's mean over replicates with its 95 % band."""
+    panels = [(k, t) for k, t in TIME_SERIES if k in tidy.columns]
+    ncols = 3
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 3.0 * nrows), sharex=True, squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (key, title) in zip(axes.flat, panels, strict=False):
+        for i, label in enumerate(labels):
+            wide = tidy[tidy["scenario"] == label].pivot(index="month", columns="replicate", values=key)
+            mean, lo, hi = _band(wide)
+            colour = colours[i % len(colours)]
+            ax.plot(wide.index, mean, color=colour, label=label, lw=1.6)
+            ax.fill_between(wide.index, lo, hi, color=colour, alpha=0.2, lw=0)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("month")
+    axes.flat[0].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def structure_figure(finals: pd.DataFrame, labels: list[str]) -> plt.Figure:
+    """Stacked bars of the employment structure in the final month: by sector and by place."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.6 * len(labels) + 2.2))
+    means = finals.groupby("scenario", sort=False).mean(numeric_only=True).reindex(labels)
+    y = np.arange(len(labels))
+    left = np.zeros(len(labels))
+    for key, name, colour in SECTORS:
+        ax1.barh(y, means[key], left=left, color=colour, label=name)
+        left += means[key].to_numpy()
+    ax1.set_title("Employed workers by sector, final month")
+    left = np.zeros(len(labels))
+    for key, name, colour in (("share_local", "local", "#3182bd"), ("share_out_of_county", "out of county", "#d62728")):
+        ax2.barh(y, means[key], left=left, color=colour, label=name)
+        left += means[key].to_numpy()
+    ax2.set_title("Employed workers by place, final month")
+    for ax in (ax1, ax2):
+        ax.set_yticks(y, labels)
+        ax.set_xlim(0, 1)
+        ax.invert_yaxis()
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def network_figure(networks: dict[str, dict[str, Any] | None]) -> plt.Figure | None:
+    """One panel per scenario: sampled households coloured by their main work, sized by
+    income per person, long-standing residents drawn as squares."""
+    drawable = {k: v for k, v in networks.items() if v}
+    if not drawable:
+        return None
+    fig, axes = plt.subplots(1, len(drawable), figsize=(5.5 * len(drawable), 5.5), squeeze=False)
+    for ax, (label, net) in zip(axes.flat, drawable.items(), strict=True):
+        x, y = np.asarray(net["x"]), np.asarray(net["y"])
+        for u, v in net["edges"]:
+            ax.plot([x[u], x[v]], [y[u], y[v]], color="#777777", lw=0.4, alpha=0.6, zorder=1)
+        income = np.asarray(net["income"])
+        size = 10 + 60 * income / max(income.max(), 1.0)
+        colours = [WORK_COLOURS[w] for w in net["main_work"]]
+        relocated = np.asarray(net["relocated"])
+        for mask, marker in ((relocated, "o"), (~relocated, "s")):
+            ax.scatter(x[mask], y[mask], s=size[mask], c=np.asarray(colours)[mask], marker=marker, zorder=2, lw=0)
+        ax.set_title(f"{label}: {len(x)} tied households of whole buildings, replicate 0", fontsize=10)
+        ax.axis("off")
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=c, label=n.replace("_", " ")) for n, c in WORK_COLOURS.items()
+    ]
+    ncol = len(handles) if len(drawable) > 1 else 4
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if len(drawable) > 1 else 0.1, 1, 1))
+    return fig

@@ -235,6 +235,115 @@ def compare(
     console.print(f"Report: {made['report']}   Tidy data: {made['runs']}")
 
 
+ExecutorOption = Annotated[
+    str, typer.Option(help="local (processes on this machine), dask-local (a local Dask cluster) or dask.")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (or RELOCATION_DASK_SCHEDULER); implies dask."),
+]
+
+
+def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler, batch_size):
+    """Load a sweep file and run what is missing from OUT, with a progress bar."""
+    import os
+
+    from analysis.executors import SCHEDULER_ENV, default_workers
+    from analysis.sweep import load_sweep, run_sweep
+
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV)
+    if scheduler:
+        executor = "dask"
+    if executor not in ("local", "dask-local", "dask"):
+        fail(f"--executor {executor!r}: expected local, dask-local or dask.")
+    if executor == "dask" and not scheduler:
+        fail(f"--executor dask needs --scheduler ADDRESS (or {SCHEDULER_ENV}).")
+    try:
+        sweep_spec = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        fail(str(exc))
+    workers = workers or default_workers()
+    where = (
+        scheduler
+        if executor == "dask"
+        else f"{workers} {'local Dask workers' if executor == 'dask-local' else 'processes'}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as progress:
+        bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.tasks))
+
+        def advance(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        try:
+            counts = run_sweep(sweep_spec, out, workers, executor, scheduler, batch_size, on_progress=advance)
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print(f"interrupted: finished runs are stored in {out}; run the same command to resume.")
+            raise typer.Exit(code=130) from None
+    err_console.print(
+        f"{counts['total']} runs: {counts['stored_before']} already stored, {counts['run_now']} run now"
+        f" ({counts['failed_now']} failed). Results: {out / 'runs'}  Manifest: {out / 'manifest.json'}"
+    )
+    return sweep_spec
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file.")],
+    out: Annotated[Path, typer.Option(help="Directory for the Parquet results and manifest.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+) -> None:
+    """Run every point x replicate of a sweep (only what OUT does not have yet)."""
+    _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+
+
+@app.command()
+def sensitivity(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file with method = 'sobol' or 'morris'.")],
+    out: Annotated[Path, typer.Option(help="Directory for the runs, sensitivity.csv and sensitivity.png.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the indices as JSON records.")] = False,
+) -> None:
+    """Sobol (S1, ST with 95% CIs) or Morris (mu*, sigma) indices per recorded indicator."""
+    from analysis.sensitivity import SensitivityError, analyse, sensitivity_figure
+    from analysis.sweep import read_results
+
+    sweep_spec = _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+    try:
+        table = analyse(sweep_spec, read_results(out))
+    except SensitivityError as exc:
+        fail(f"{sweep_file}: {exc}")
+    table.to_csv(out / "sensitivity.csv", index=False)
+    fig = sensitivity_figure(table, sweep_spec.spec.method)
+    fig.savefig(out / "sensitivity.png", dpi=110)
+    if as_json:
+        sys.stdout.write(json.dumps(json_safe(table.to_dict("records")), allow_nan=False) + "\n")
+        return
+    shown = Table(
+        title=f"{sweep_spec.spec.method.capitalize()} indices ({len(sweep_spec.tasks)} runs)", header_style="bold"
+    )
+    for column in table.columns:
+        shown.add_column(column, justify="left" if column in ("indicator", "parameter") else "right")
+    for row in table.itertuples(index=False):
+        shown.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(shown)
+    console.print(f"Table: {out / 'sensitivity.csv'}  Figure: {out / 'sensitivity.png'}")
+
+
 @app.command()
 def scenarios() -> None:
     """List the scenario files and community profiles, one line each."""

@@ -178,7 +178,14 @@ def _dask_results(function, tasks, workers: int, address: str | None, retries: i
         # a model run takes about 40 % longer (measured: 0.95 s vs 0.69 s). Keep the rest.
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        # and no profiler or monitors taking the GIL many times a second in each worker
+        quiet = {
+            "distributed.nanny.pre-spawn-environ": environ,
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "2s",
+        }
+        with dask.config.set(quiet):
             cluster = LocalCluster(
                 n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
             )

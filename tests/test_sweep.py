@@ -214,3 +214,60 @@ range = [0.0, 4.0]
     assert (table["mu_star"] >= 0).all() and np.isfinite(table["mu_star"]).all()
     with pytest.raises(SensitivityError, match="needs method 'sobol' or 'morris'"):
         analyse(load_sweep(sweep_file(tmp_path, GRID, "g.toml")), results)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_separate_scheduler_and_worker_give_the_same_numbers(tmp_path):
+    """The --scheduler path: a Dask scheduler and worker started as their own processes."""
+    bin_dir = Path(sys.executable).parent
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = dict(os.environ, DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON='{"OMP_NUM_THREADS": 1}')
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "2", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        path = sweep_file(tmp_path, GRID.replace("replicates = 2", "replicates = 1"))
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "run.py"),
+                "sweep",
+                str(path),
+                "--out",
+                str(tmp_path / "remote"),
+                "--scheduler",
+                address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        run_sweep(load_sweep(path), tmp_path / "local", workers=1)
+        a = read_results(tmp_path / "local").drop(columns="seconds").sort_values("run_id").reset_index(drop=True)
+        b = read_results(tmp_path / "remote").drop(columns="seconds").sort_values("run_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b)
+        assert '"executor": "dask"' in (tmp_path / "remote" / "manifest.json").read_text()
+    finally:
+        for proc in (worker, scheduler):
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)

@@ -345,6 +345,135 @@ def sensitivity(
 
 
 @app.command()
+def calibrate(
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds of (each community, then the shared parameters).")] = 3,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds averaged in each evaluation (common random numbers).")] = 2,
+    community_evals: Annotated[int, typer.Option(min=5, help="Simulations per community fit per round.")] = 60,
+    refit_evals: Annotated[int, typer.Option(min=3, help="Simulations per community re-fit for a shared trial.")] = 15,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for the calibrated files (default scenarios/calibrated).")
+    ] = None,
+) -> None:
+    """Fit labour demand and land per community and shared behaviour to the 2020 survey."""
+    from analysis.calibration import CALIBRATED_DIR, write_calibrated
+    from analysis.calibration import calibrate as fit
+    from analysis.executors import default_workers
+
+    workers = workers or default_workers()
+    result = fit(
+        rounds=rounds,
+        seeds=tuple(range(1, seeds + 1)),
+        community_evals=community_evals,
+        refit_evals=refit_evals,
+        workers=workers,
+        on_stage=lambda message: err_console.print(message),
+    )
+    written = write_calibrated(result, out or CALIBRATED_DIR)
+    table = Table(title=f"Calibration: loss (pp^2) per community, total {result.total_loss:.1f}", header_style="bold")
+    for column in (
+        "community",
+        "loss",
+        *result.per_community[next(iter(result.per_community))],
+        "out-of-county industry",
+    ):
+        table.add_column(column.split(".")[-1], justify="left" if column == "community" else "right")
+    for community, params in result.per_community.items():
+        table.add_row(
+            community,
+            f"{result.loss[community]:.1f}",
+            *(f"{v:.3g}" for v in params.values()),
+            f"{result.out_industry[community]:.2f}",
+        )
+    console.print(table)
+    console.print("Shared: " + ", ".join(f"{k} = {v:.3f}" for k, v in result.shared.items()))
+    console.print(f"Wrote {', '.join(str(p) for p in written)}; next: python run.py validate")
+
+
+@app.command()
+def validate(
+    replicates: Annotated[int, typer.Option(min=1, help="Runs per community.")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
+    out: Annotated[Path, typer.Option(help="Directory for validation.csv, validation.json and fit.png.")] = Path(
+        "results/validation"
+    ),
+    calibrated: Annotated[
+        Path | None, typer.Option(help="Directory of calibrated files (default scenarios/calibrated).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table and facts as JSON.")] = False,
+) -> None:
+    """Simulated vs observed for the six calibrated communities, with the stylised facts."""
+    import pandas as pd
+
+    from analysis.calibration import CALIBRATED_DIR
+    from analysis.executors import default_workers
+    from analysis.validation import fit_figure
+    from analysis.validation import validate as run_validation
+
+    directory = calibrated or CALIBRATED_DIR
+    try:
+        total = 6 * replicates
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
+            bar = progress.add_task("validation runs", total=total)
+            result = run_validation(
+                replicates, seed, workers or default_workers(), directory, on_done=lambda _: progress.advance(bar)
+            )
+    except ScenarioError as exc:
+        fail(f"{exc} (run `python run.py calibrate` first?)")
+    out.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out / "validation.csv", index=False)
+    (out / "validation.json").write_text(json.dumps(json_safe(result.summary()), indent=2), encoding="utf-8")
+    fit_figure(result).savefig(out / "fit.png", dpi=110)
+    if as_json:
+        sys.stdout.write(json.dumps(json_safe(result.summary()), allow_nan=False) + "\n")
+        return
+    table = Table(
+        title=f"Simulated (mean [95% CI], {replicates} replicates) vs observed, 2020 survey", header_style="bold"
+    )
+    for column in ("community", "indicator", "simulated", "observed", "error", "target"):
+        table.add_column(column, justify="left" if column in ("community", "indicator") else "right")
+    for row in result.table.itertuples():
+        income = row.indicator == "income_per_capita_mean"
+        fmt = (lambda v: f"{v:,.0f}") if income else (lambda v: f"{100 * v:.1f}")
+        mark = "" if pd.isna(row.within) else (" ok" if row.within else " MISS")
+        target = "out of sample" if income else ("not fitted" if pd.isna(row.target) else f"±{100 * row.target:.0f} pp")
+        table.add_row(
+            row.community,
+            row.indicator,
+            f"{fmt(row.simulated)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}]",
+            fmt(row.observed),
+            f"{fmt(row.error)}{mark}",
+            target,
+        )
+    console.print(table)
+    pooled = Table(title="All six pooled (weighted by employed workers)", header_style="bold")
+    for column in ("indicator", "simulated %", "observed %", "error pp"):
+        pooled.add_column(column, justify="left" if column == "indicator" else "right")
+    for row in result.pooled.itertuples():
+        mark = "" if pd.isna(row.within) else (" ok" if row.within else " MISS")
+        pooled.add_row(
+            row.indicator, f"{100 * row.simulated:.1f}", f"{100 * row.observed:.1f}", f"{100 * row.error:+.1f}{mark}"
+        )
+    console.print(pooled)
+    console.print(
+        f"Income per person after relocation, out of sample: MAPE {100 * result.income_mape:.1f} % "
+        f"(target <= 20 %: {'met' if result.income_mape <= 0.2 else 'NOT met'})"
+    )
+    for fact in result.facts:
+        console.print(f"[{'PASS' if fact['passed'] else 'FAIL'}] {fact['fact']}")
+        for name, figure in fact["figures"].items():
+            console.print(f"    {name}: {figure}")
+    console.print(f"Table: {out / 'validation.csv'}  Figure: {out / 'fit.png'}")
+
+
+@app.command()
 def scenarios() -> None:
     """List the scenario files and community profiles, one line each."""
     try:

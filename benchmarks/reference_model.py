@@ -235,17 +235,14 @@ class PlainModel(mesa.Model):
         return self.steps
 
     def _set_land_share(self) -> None:
-        """Each worker's share of household land, relative to the relocated mean."""
-        share, ref = {}, []
+        """Each worker's share of household land, relative to the pre-relocation land per worker."""
+        c, o = self.config.community, self.config.origin
+        reference = o.reference_land_mu_per_person * c.relocated_population / c.relocated_labour_force
+        self.land_share = {}
         for h in self.homes:
-            labour = [p for p in h.members if p.in_labour]
-            per_worker = h.land / max(len(labour), 1)
+            per_worker = h.land / max(sum(p.in_labour for p in h.members), 1)
             for p in h.members:
-                share[p.index] = per_worker
-                if p.in_labour and h.relocated:
-                    ref.append(per_worker)
-        mean = sum(ref) / len(ref) if ref else 1.0
-        self.land_share = {i: (v / mean if mean > 0 else 0.0) for i, v in share.items()}
+                self.land_share[p.index] = per_worker / reference
 
     def contact_shares(self, village: int, own_option: int) -> list[float]:
         """Share of fellow villagers (labour force, excluding oneself) in each option."""

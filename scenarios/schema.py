@@ -104,6 +104,7 @@ class Origin(Strict):
     """What the origin still offers and what it costs to use it from the new home."""
 
     farm_income_ratio: NonNegative = 0.9
+    reference_land_mu_per_person: Positive = 1.0
     part_time_farm_fraction: Share = 0.5
     travel_cost_yuan_per_km: NonNegative = 0.4
     trips_per_month_farming: NonNegative = 1.0

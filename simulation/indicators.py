@@ -22,6 +22,8 @@ SHARE_KEYS = (
     "share_local",
     "share_out_of_county",
     "share_not_working",
+    "share_local_industry",
+    "share_local_services",
 )
 
 
@@ -53,6 +55,8 @@ def employment_shares(counts: np.ndarray, out_industry: np.ndarray) -> dict[str,
         "share_local": (employed - out) * inv_emp,
         "share_out_of_county": out * inv_emp,
         "share_not_working": counts[:, Option.NOT_WORKING] * inv_lab,
+        "share_local_industry": counts[:, Option.LOCAL_INDUSTRY] * inv_emp,
+        "share_local_services": (counts[:, Option.LOCAL_SERVICES] + counts[:, Option.PUBLIC_WELFARE]) * inv_emp,
     }
 
 

@@ -165,14 +165,14 @@ class ResettlementModel(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def _land_share(self) -> np.ndarray:
-        """Each labour member's share of household land, relative to the community mean."""
-        pop = self.pop
+        """Each labour member's share of household land kept at the origin, relative to the
+        land per worker that gave the pre-relocation income (docs/MODEL.md 7.1)."""
+        pop, s = self.pop, self.config
         n_workers = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)
         per_worker = pop.land_mu / np.maximum(n_workers, 1)
-        member_land = per_worker[pop.household]
-        ref = self.labour & self.member_relocated
-        mean = member_land[ref].mean() if ref.any() else 1.0
-        return member_land / mean if mean > 0 else np.zeros_like(member_land)
+        c = s.community
+        reference = s.origin.reference_land_mu_per_person * c.relocated_population / c.relocated_labour_force
+        return per_worker[pop.household] / reference
 
     def _economy(self) -> Economy:
         """Wages, costs and local posts at the start (policies may change them later)."""

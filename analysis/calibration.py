@@ -1,0 +1,387 @@
+"""Calibrate the six surveyed communities to the 2020 survey (docs/FIT.md).
+
+Fitted, per community: local labour demand (industrial and service posts per 100
+workers, and the pay of the casual non-farm work part-time farmers do in town, which
+stands for how much of it there is) and the land kept at the origin (mu per person). Shared by all six: the taste constants of
+working outside the county, farming at the origin and part-time farming. The sector of
+out-of-county jobs (industry or services) only labels jobs, it changes no decision, so it
+is set per community by least squares after each simulation instead of being searched.
+
+Loss (percentage points squared): for each community the squared differences between
+simulated and observed shares of employed workers in agriculture, industry, services,
+part-time farming, and out-of-county work, summed over communities. Simulated shares are
+means over fixed seeds (common random numbers, so the loss is a deterministic function of
+the parameters). Income after relocation is not used: it is the out-of-sample check.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from scenarios.loader import COMMUNITY_DIR, SCENARIO_DIR, apply_overrides, deep_merge, read_toml, resolve_extends
+from scenarios.loader import validate as validate_scenario
+from simulation import ResettlementModel
+
+ROOT = Path(__file__).resolve().parents[1]
+SURVEY_DIR = ROOT / "data" / "survey"
+CALIBRATED_DIR = SCENARIO_DIR / "calibrated"
+COMMUNITIES = (
+    "qianxi_jinxiu",
+    "kaili_qingquan",
+    "huanjiang_chengxi",
+    "liujiang_xingliu",
+    "yunyang_qinglongquan",
+    "fengning_rencai",
+)
+SECTOR_KEYS = ("share_agriculture", "share_industry", "share_services", "share_part_time")
+TARGET_KEYS = (*SECTOR_KEYS, "share_out_of_county")
+SURVEY_YEARS = 3  # months simulated = time from moving in to the survey (assumption: moved in 2017-2018)
+CALIBRATION_PEOPLE = 4_800  # relocated people simulated while fitting (shares are scale-free)
+WELFARE_POSTS_PER_WORKER = 150 / 6_300  # the baseline's density of public-welfare posts
+
+PER_COMMUNITY = {
+    "labour_demand.industry_posts_per_100_workers": (0.0, 80.0),
+    "labour_demand.services_posts_per_100_workers": (0.0, 60.0),
+    "wages.casual_local": (0.0, 6_000.0),
+    "population.land_mu_per_person": (0.05, 5.0),
+}
+SHARED = {
+    "choice.constant.out_of_county": (-2.0, 3.0),
+    "choice.constant.farming_origin": (0.0, 5.0),
+    "choice.constant.part_time": (0.0, 5.0),
+}
+OUT_INDUSTRY = "wages.out_of_county_industry_share"
+
+
+@cache
+def observed() -> pd.DataFrame:
+    """The survey, one row per community (plus `all_six_pooled`), shares as fractions.
+
+    Columns: the target shares, `share_local`, `employment_rate` (workers counted in the
+    location table over the relocated labour force, capped at 1), `income_before_yuan`,
+    `income_after_yuan`, `relocated_labour_force`, `workers`.
+    """
+    communities = pd.read_csv(SURVEY_DIR / "survey_communities.csv").set_index("community_id")
+    sectors = pd.read_csv(SURVEY_DIR / "survey_sectors.csv").set_index("community_id")
+    place = pd.read_csv(SURVEY_DIR / "survey_work_location.csv").set_index("community_id")
+    out = pd.DataFrame(index=sectors.index)
+    out["share_agriculture"] = sectors["agriculture_pct"] / 100
+    out["share_industry"] = sectors["industry_pct"] / 100
+    out["share_services"] = sectors["services_pct"] / 100
+    out["share_part_time"] = sectors["part_time_farm_and_nonfarm_pct"] / 100
+    out["share_out_of_county"] = place["out_of_county_pct"] / 100
+    out["share_local"] = place["local_pct"] / 100
+    workers = place["out_of_county_workers"] + place["local_workers"]
+    out["workers"] = workers
+    out["relocated_labour_force"] = communities["relocated_labor_force"]
+    out["employment_rate"] = np.minimum(1.0, workers / communities["relocated_labor_force"])
+    out["income_before_yuan"] = communities["income_before_yuan"]
+    out["income_after_yuan"] = communities["income_after_yuan"]
+    pooled = out.loc[list(COMMUNITIES)]
+    w = pooled["workers"] / pooled["workers"].sum()
+    out.loc["all_six_pooled", "share_out_of_county"] = float((pooled["share_out_of_county"] * w).sum())
+    out.loc["all_six_pooled", "share_local"] = float((pooled["share_local"] * w).sum())
+    return out
+
+
+def community_data(community: str, scaled: bool) -> dict[str, Any]:
+    """Raw scenario data: the baseline with a community's profile, the survey horizon, the
+    baseline's welfare-post density, and (if `scaled`) at most `CALIBRATION_PEOPLE` people."""
+    data = resolve_extends(SCENARIO_DIR / "baseline.toml")
+    profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
+    data = deep_merge(data, {"community": profile["community"]})
+    c = data["community"]
+    if scaled and c["relocated_population"] > CALIBRATION_PEOPLE:
+        factor = CALIBRATION_PEOPLE / c["relocated_population"]
+        c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
+        c["source_villages"] = max(1, round(c["source_villages"] * factor))
+        c["relocated_population"] = CALIBRATION_PEOPLE
+    posts = round(c["relocated_labour_force"] * WELFARE_POSTS_PER_WORKER)
+    return apply_overrides(
+        data,
+        [
+            f"policies.public_welfare_jobs.posts={posts}",
+            f"simulation.years={SURVEY_YEARS}",
+            "ties.metrics_at_end=false",
+        ],
+    )
+
+
+def with_params(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
+    """Raw scenario data with parameter values set by dotted path."""
+    return apply_overrides(data, [f"{k}={float(v)!r}" for k, v in params.items()])
+
+
+def simulate(data: dict[str, Any], seeds: tuple[int, ...]) -> dict[str, float]:
+    """Final-month indicators averaged over `seeds` (and employed workers summed)."""
+    scenario = validate_scenario(data, "calibration")
+    rows = []
+    for seed in seeds:
+        model = ResettlementModel(scenario, seed=seed)
+        model.run()
+        rows.append(model.flat_indicators)
+    frame = pd.DataFrame(rows)
+    means = frame.mean(numeric_only=True).to_dict()
+    return means
+
+
+def best_out_industry(sim: dict[str, float], obs: pd.Series) -> float:
+    """Share of out-of-county jobs in industry that best fits industry and services shares.
+
+    With local industry `li`, local services `ls` and out-of-county `o` (of employed),
+    industry = li + q o and services = ls + (1 - q) o; least squares gives
+    q = (I - li + ls + o - S) / (2 o), clipped to [0, 1].
+    """
+    o = sim["share_out_of_county"]
+    if o <= 0:
+        return 0.5
+    li, ls = sim["share_local_industry"], sim["share_local_services"]
+    q = (obs["share_industry"] - li + ls + o - obs["share_services"]) / (2 * o)
+    return float(np.clip(q, 0.0, 1.0))
+
+
+def predicted_shares(sim: dict[str, float], q: float) -> dict[str, float]:
+    """The target shares implied by a simulation and an out-of-county industry share."""
+    o = sim["share_out_of_county"]
+    return {
+        "share_agriculture": sim["share_agriculture"],
+        "share_industry": sim["share_local_industry"] + q * o,
+        "share_services": sim["share_local_services"] + (1 - q) * o,
+        "share_part_time": sim["share_part_time"],
+        "share_out_of_county": o,
+    }
+
+
+def community_loss(sim: dict[str, float], obs: pd.Series) -> tuple[float, float]:
+    """(loss in percentage points squared, best out-of-county industry share)."""
+    q = best_out_industry(sim, obs)
+    pred = predicted_shares(sim, q)
+    return float(sum((100 * (pred[k] - obs[k])) ** 2 for k in TARGET_KEYS)), q
+
+
+def _evaluate(args: tuple[str, dict[str, float], tuple[int, ...]]) -> tuple[float, float, dict[str, float]]:
+    """Loss of one community at given parameter values (a top-level function for worker processes)."""
+    community, params, seeds = args
+    sim = simulate(with_params(community_data(community, scaled=True), params), seeds)
+    loss, q = community_loss(sim, observed().loc[community])
+    return loss, q, sim
+
+
+@dataclass
+class CalibrationResult:
+    """Fitted values and how well they fit."""
+
+    shared: dict[str, float]
+    per_community: dict[str, dict[str, float]]
+    out_industry: dict[str, float]
+    loss: dict[str, float]
+    seeds: tuple[int, ...]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total_loss(self) -> float:
+        """Sum over communities, percentage points squared."""
+        return float(sum(self.loss.values()))
+
+
+def _to_unit(values: dict[str, float], bounds: dict[str, tuple[float, float]]) -> np.ndarray:
+    return np.array([(values[k] - lo) / (hi - lo) for k, (lo, hi) in bounds.items()])
+
+
+def _from_unit(x: np.ndarray, bounds: dict[str, tuple[float, float]]) -> dict[str, float]:
+    return {k: lo + float(np.clip(v, 0, 1)) * (hi - lo) for v, (k, (lo, hi)) in zip(x, bounds.items(), strict=True)}
+
+
+def initial_guess(community: str, base: dict[str, Any]) -> dict[str, float]:
+    """A start near the data: local posts from the observed shares, assuming 60 % of
+    out-of-county jobs are in industry and 90 % of workers employed."""
+    obs = observed().loc[community]
+    employed = 0.9
+    industry = max(0.02, obs["share_industry"] - 0.6 * obs["share_out_of_county"])
+    services = max(0.02, obs["share_services"] - 0.4 * obs["share_out_of_county"] - 0.02)
+    guess = {k: float(_get(base, k)) for k in PER_COMMUNITY}
+    guess["labour_demand.industry_posts_per_100_workers"] = 100 * industry * employed
+    guess["labour_demand.services_posts_per_100_workers"] = 100 * services * employed
+    return {k: float(np.clip(v, *PER_COMMUNITY[k])) for k, v in guess.items()}
+
+
+def fit_community(
+    community: str, shared: dict[str, float], start: dict[str, float], seeds: tuple[int, ...], max_evals: int
+) -> tuple[dict[str, float], float, float]:
+    """Nelder-Mead over one community's parameters (scaled to [0, 1]); returns (params, loss, q)."""
+    cache: dict[tuple[float, ...], tuple[float, float]] = {}
+
+    def objective(x: np.ndarray) -> float:
+        key = tuple(np.round(np.clip(x, 0, 1), 6))
+        if key not in cache:
+            params = shared | _from_unit(np.array(key), PER_COMMUNITY)
+            loss, q, _ = _evaluate((community, params, seeds))
+            cache[key] = (loss, q)
+        return cache[key][0]
+
+    x0 = _to_unit(start, PER_COMMUNITY)
+    result = minimize(
+        objective,
+        x0,
+        method="Nelder-Mead",
+        bounds=[(0, 1)] * len(PER_COMMUNITY),
+        options={"maxfev": max_evals, "xatol": 0.01, "fatol": 0.5, "initial_simplex": _simplex(x0, 0.15)},
+    )
+    best = _from_unit(np.clip(result.x, 0, 1), PER_COMMUNITY)
+    loss, q = cache[tuple(np.round(np.clip(result.x, 0, 1), 6))]
+    return best, loss, q
+
+
+def _simplex(x0: np.ndarray, step: float) -> np.ndarray:
+    """A starting simplex around x0 that stays inside the unit box."""
+    points = [x0]
+    for i in range(x0.size):
+        point = x0.copy()
+        point[i] = point[i] + step if point[i] + step <= 1 else point[i] - step
+        points.append(point)
+    return np.array(points)
+
+
+def _fit_community_task(args) -> tuple[str, dict[str, float], float, float]:
+    community, shared, start, seeds, max_evals = args
+    params, loss, q = fit_community(community, shared, start, seeds, max_evals)
+    return community, params, loss, q
+
+
+def calibrate(
+    rounds: int = 3,
+    seeds: tuple[int, ...] = (1, 2),
+    community_evals: int = 60,
+    refit_evals: int = 15,
+    step: float = 0.6,
+    workers: int = 1,
+    communities: tuple[str, ...] = COMMUNITIES,
+    on_stage: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    """Alternate, `rounds` times: fit each community's parameters given the shared ones
+    (Nelder-Mead, communities in parallel); then move each shared parameter by +/- `step`
+    (halved every round), re-fitting every community briefly (`refit_evals`, warm start)
+    for each trial, and keep a move if it lowers the total loss."""
+    base = resolve_extends(SCENARIO_DIR / "baseline.toml")
+    shared = {k: float(_get(base, k)) for k in SHARED}
+    per_community = {c: initial_guess(c, base) for c in communities}
+    loss: dict[str, float] = {}
+    out_industry: dict[str, float] = {}
+    history: list[dict[str, Any]] = []
+    context = multiprocessing.get_context("spawn")
+
+    def fit_all(values: dict[str, float], starts: dict[str, dict[str, float]], evals: int, pool) -> tuple:
+        tasks = [(c, values, starts[c], seeds, evals) for c in communities]
+        fitted, losses, qs = {}, {}, {}
+        for community, params, value, q in pool.map(_fit_community_task, tasks):
+            fitted[community], losses[community], qs[community] = params, value, q
+        return fitted, losses, qs
+
+    def say(message: str) -> None:
+        if on_stage:
+            on_stage(message)
+
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        for r in range(rounds):
+            say(f"round {r + 1}/{rounds}: fitting each community's labour demand and land")
+            per_community, loss, out_industry = fit_all(shared, per_community, community_evals, pool)
+            history.append({"round": r + 1, "stage": "communities", "loss": dict(loss), "shared": dict(shared)})
+            say(f"round {r + 1}/{rounds}: total loss {sum(loss.values()):.1f}; moving the shared parameters")
+            delta = step / 2**r
+            for key, (lo, hi) in SHARED.items():
+                best = None
+                for trial in (shared[key] - delta, shared[key] + delta):
+                    if not lo <= trial <= hi:
+                        continue
+                    values = shared | {key: trial}
+                    fitted, losses, qs = fit_all(values, per_community, refit_evals, pool)
+                    if sum(losses.values()) < sum(loss.values()) and (best is None or sum(losses.values()) < best[0]):
+                        best = (sum(losses.values()), values, fitted, losses, qs)
+                if best is not None:
+                    _, shared, per_community, loss, out_industry = best
+                    say(f"  {key} -> {shared[key]:.2f}: total loss {sum(loss.values()):.1f}")
+            history.append({"round": r + 1, "stage": "shared", "loss": dict(loss), "shared": dict(shared)})
+    return CalibrationResult(shared, per_community, out_industry, loss, tuple(seeds), history)
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data[part]
+    return data
+
+
+def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR) -> list[Path]:
+    """One scenario file per community (full size) and a JSON record of the fit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    bounds = "; ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in {**PER_COMMUNITY, **SHARED}.items())
+    for community, params in result.per_community.items():
+        profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
+        c = profile["community"]
+        posts = round(c["relocated_labour_force"] * WELFARE_POSTS_PER_WORKER)
+        lines = [
+            f"# {community}: calibrated to the 2020 survey by `python run.py calibrate` (analysis/calibration.py).",
+            f"# Loss {result.loss[community]:.2f} (percentage points squared, five shares), seeds {list(result.seeds)}.",
+            "# Fitted per community: local posts per 100 workers, casual work pay, land kept at the origin,",
+            "# and the sector of out-of-county jobs; shared by all six: the three taste constants below.",
+            f"# Bounds: {bounds}.",
+            "# Income after relocation was not used: it is the out-of-sample check (run.py validate).",
+            'extends = "../baseline.toml"',
+            f'name = "calibrated_{community}"',
+            f'description = "{c["name"]}, calibrated to the 2020 survey ({SURVEY_YEARS} years after moving in)."',
+            "",
+            "[simulation]",
+            f"years = {SURVEY_YEARS}                            # from moving in to the survey (assumption)",
+            "",
+            "[community]",
+            *(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in c.items()),
+            "",
+        ]
+        tables: dict[str, dict[str, float]] = {}
+        for key, value in {**params, OUT_INDUSTRY: result.out_industry[community]}.items():
+            table, name = key.rsplit(".", 1)
+            tables.setdefault(table, {})[name] = value
+        for key, value in result.shared.items():
+            table, name = key.rsplit(".", 1)
+            tables.setdefault(table, {})[name] = value
+        tables.setdefault("policies.public_welfare_jobs", {})["posts"] = posts
+        for table, values in tables.items():
+            lines.append(f"[{table}]")
+            for name, value in values.items():
+                shared = f"{table}.{name}" in SHARED
+                note = "  # shared by all six communities" if shared else ""
+                if table == "policies.public_welfare_jobs":
+                    note = "  # the baseline's density of posts per relocated worker"
+                text = f"{value}" if isinstance(value, int) else f"{value:.4f}"
+                lines.append(f"{name} = {text}{note}")
+            lines.append("")
+        path = directory / f"{community}.toml"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        written.append(path)
+    record = {
+        "shared": result.shared,
+        "per_community": result.per_community,
+        "out_of_county_industry_share": result.out_industry,
+        "loss": result.loss,
+        "total_loss": result.total_loss,
+        "seeds": list(result.seeds),
+        "bounds": {k: list(v) for k, v in {**PER_COMMUNITY, **SHARED}.items()},
+        "history": result.history,
+        "survey_years": SURVEY_YEARS,
+        "calibration_people": CALIBRATION_PEOPLE,
+    }
+    path = directory / "calibration.json"
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    written.append(path)
+    return written

@@ -1,0 +1,115 @@
+"""Calibration: the survey as read, the fitted quantities, the loss, the saved files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.calibration import (
+    CALIBRATED_DIR,
+    CALIBRATION_PEOPLE,
+    COMMUNITIES,
+    PER_COMMUNITY,
+    SHARED,
+    SURVEY_YEARS,
+    _evaluate,
+    best_out_industry,
+    community_data,
+    community_loss,
+    fit_community,
+    observed,
+    predicted_shares,
+)
+from scenarios import load_scenario
+from scenarios.loader import validate
+
+
+def test_observed_survey_figures():
+    obs = observed()
+    qianxi = obs.loc["qianxi_jinxiu"]
+    assert qianxi["share_industry"] == pytest.approx(0.492) and qianxi["share_out_of_county"] == pytest.approx(0.582)
+    assert qianxi["employment_rate"] == pytest.approx((3848 + 2759) / 7963)
+    assert obs.loc["yunyang_qinglongquan", "employment_rate"] == 1.0  # 8,547 workers of 8,545: capped
+    assert obs.loc["huanjiang_chengxi", "income_after_yuan"] == 9450
+    pooled = obs.loc["all_six_pooled"]
+    assert pooled["share_agriculture"] == pytest.approx(0.096) and pooled["share_out_of_county"] == pytest.approx(
+        15471 / 29501, abs=1e-4
+    )  # from the rounded percentages
+    sectors = obs.loc[list(COMMUNITIES), ["share_agriculture", "share_industry", "share_services", "share_part_time"]]
+    assert np.allclose(sectors.sum(axis=1), 1.0, atol=0.002)
+
+
+def test_best_out_of_county_industry_share_is_the_least_squares_one():
+    sim = {
+        "share_agriculture": 0.1,
+        "share_part_time": 0.05,
+        "share_out_of_county": 0.5,
+        "share_local_industry": 0.2,
+        "share_local_services": 0.15,
+    }
+    obs = pd.Series(
+        {
+            "share_agriculture": 0.1,
+            "share_industry": 0.5,
+            "share_services": 0.35,
+            "share_part_time": 0.05,
+            "share_out_of_county": 0.5,
+        }
+    )
+    q = best_out_industry(sim, obs)
+    assert q == pytest.approx(0.6)  # industry 0.2 + 0.6 x 0.5 = 0.5; services 0.15 + 0.4 x 0.5 = 0.35
+    loss, q2 = community_loss(sim, obs)
+    assert loss == pytest.approx(0.0) and q2 == q
+    grid = [sum((100 * (predicted_shares(sim, x)[k] - obs[k])) ** 2 for k in obs.index) for x in np.linspace(0, 1, 101)]
+    assert min(grid) >= loss - 1e-9
+
+
+def test_community_data_scales_and_keeps_ratios():
+    data = community_data("kaili_qingquan", scaled=True)
+    scenario = validate(data, "kaili")
+    c = scenario.community
+    assert c.relocated_population == CALIBRATION_PEOPLE
+    assert c.relocated_labour_force / c.relocated_population == pytest.approx(8955 / 17492, rel=0.01)
+    assert scenario.simulation.years == SURVEY_YEARS
+    assert scenario.policies.public_welfare_jobs.posts == round(c.relocated_labour_force * 150 / 6300)
+    full = validate(community_data("liujiang_xingliu", scaled=True), "liujiang").community
+    assert full.relocated_population == 1558  # already small: not scaled
+
+
+def test_fitting_a_community_lowers_its_loss():
+    start = {
+        "labour_demand.industry_posts_per_100_workers": 20.0,
+        "labour_demand.services_posts_per_100_workers": 10.0,
+        "wages.casual_local": 1300.0,
+        "population.land_mu_per_person": 1.0,
+    }
+    shared = {
+        "choice.constant.out_of_county": 0.3,
+        "choice.constant.farming_origin": 2.1,
+        "choice.constant.part_time": 2.3,
+    }
+    before, _, _ = _evaluate(("liujiang_xingliu", shared | start, (1,)))
+    params, after, q = fit_community("liujiang_xingliu", shared, start, (1,), max_evals=12)
+    assert after < before
+    for key, (lo, hi) in PER_COMMUNITY.items():
+        assert lo <= params[key] <= hi
+    assert 0 <= q <= 1
+
+
+def test_calibrated_files_are_complete_and_load():
+    record = json.loads((CALIBRATED_DIR / "calibration.json").read_text())
+    assert set(record["per_community"]) == set(COMMUNITIES) and set(record["shared"]) == set(SHARED)
+    for community in COMMUNITIES:
+        scenario = load_scenario(CALIBRATED_DIR / f"{community}.toml")
+        profile = load_scenario(None, community=community).community
+        assert scenario.community == profile  # the survey's input columns only
+        assert scenario.simulation.years == SURVEY_YEARS
+        fitted = record["per_community"][community]["wages.casual_local"]
+        assert scenario.wages.casual_local == pytest.approx(fitted, abs=1e-3)
+        assert scenario.choice.constant.part_time == pytest.approx(
+            record["shared"]["choice.constant.part_time"], abs=1e-3
+        )
+        assert record["loss"][community] >= 0

@@ -1,0 +1,64 @@
+"""Validation against the survey: structure, figures, facts, and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.calibration import COMMUNITIES
+from analysis.validation import VALIDATED, fit_figure, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return validate(replicates=2, workers=2)
+
+
+def test_table_has_every_community_and_indicator(result):
+    table = result.table
+    assert len(table) == len(COMMUNITIES) * len(VALIDATED)
+    assert (table["ci_low"] <= table["simulated"] + 1e-12).all() and (
+        table["simulated"] <= table["ci_high"] + 1e-12
+    ).all()
+    income = table[table["indicator"] == "income_per_capita_mean"].set_index("community")
+    assert income.loc["yunyang_qinglongquan", "observed"] == 5046
+    assert income["within"].isna().all()  # income is out of sample: no target band, a MAPE instead
+    assert result.income_mape == pytest.approx((income["error"].abs() / income["observed"]).mean())
+    shares = table[table["indicator"] == "share_industry"]
+    assert shares["within"].notna().all()
+
+
+def test_pooled_and_facts(result):
+    assert set(result.pooled["indicator"]) == {
+        "share_agriculture",
+        "share_industry",
+        "share_services",
+        "share_part_time",
+        "share_out_of_county",
+    }
+    assert result.pooled.set_index("indicator").loc["share_agriculture", "observed"] == pytest.approx(0.096)
+    assert len(result.facts) == 3 and all(isinstance(f["passed"], bool) for f in result.facts)
+    facts = {f["fact"].split(":")[0]: f for f in result.facts}
+    assert "Non-farm work dominates" in facts
+    fig = fit_figure(result)
+    assert len(fig.axes) == 2
+
+
+def test_validate_command_json(tmp_path):
+    out = tmp_path / "v"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "validate", "--replicates", "2", "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+    data = json.loads(completed.stdout)
+    assert {"communities", "pooled", "income_mape", "stylised_facts", "replicates"} <= set(data)
+    assert len(data["communities"]) == len(COMMUNITIES) * len(VALIDATED)
+    assert (out / "fit.png").exists() and (out / "validation.csv").exists()

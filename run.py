@@ -473,6 +473,38 @@ def validate(
     console.print(f"Table: {out / 'validation.csv'}  Figure: {out / 'fit.png'}")
 
 
+@app.command("app")
+def serve_app(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to let a classroom connect).")] = "127.0.0.1",
+) -> None:
+    """Serve the teaching app (Mesa SolaraViz) in the browser; Ctrl-C stops it."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
+    if solara is None:
+        fail("the app needs its extra dependencies: pip install -e '.[app]'.")
+    from analysis.app_assets import ensure_assets
+
+    try:
+        ensure_assets()  # the page's JavaScript and CSS, served locally: no CDN at run time
+    except RuntimeError as exc:
+        fail(str(exc))
+    app_file = Path(__file__).resolve().parent / "app.py"
+    command = [solara, "run", str(app_file), "--host", host, "--port", str(port), "--production"]
+    console.print(f"Teaching app on http://{host}:{port} (Ctrl-C to stop)")
+    # solara re-launches itself: run it in its own process group so Ctrl-C stops all of it
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        raise typer.Exit(code=process.wait())
+    except KeyboardInterrupt:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
 @app.command()
 def scenarios() -> None:
     """List the scenario files and community profiles, one line each."""

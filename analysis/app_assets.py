@@ -71,3 +71,47 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def serve_in_background(timeout: float = 90.0):
+    """Start `run.py app` on a free local port in its own process group; return (process, url)
+    once the page answers. For tests and benchmarks; stop it with `stop_server`."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run_py = Path(__file__).resolve().parents[1] / "run.py"
+    process = subprocess.Popen(
+        [sys.executable, str(run_py), "app", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.5)
+    stop_server(process)
+    raise RuntimeError(f"the app server did not answer within {timeout:.0f} s")
+
+
+def stop_server(process) -> None:
+    """Stop a server started by `serve_in_background` (and the process it re-launched)."""
+    import os
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)

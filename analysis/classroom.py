@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from analysis.plots import WORK_COLOURS
 from scenarios import Scenario, load_scenario
 from scenarios.loader import COMMUNITY_DIR, read_toml
 from simulation import ResettlementModel
@@ -26,6 +27,7 @@ PEOPLE_PER_HOUSEHOLD = 4.0
 DEFAULT_HOUSEHOLDS = 800
 NETWORK_EVERY = 6  # months between redraws of the network view
 COMMUNITY_CHOICES = ("typical", *sorted(p.stem for p in COMMUNITY_DIR.glob("*.toml")))
+STANDING = ("public_welfare_jobs", "subsistence_allowance")  # policies the baseline has switched on
 POLICY_SWITCHES = (
     "skills_training",
     "workshops",
@@ -184,28 +186,17 @@ def text(lang: str, key: str) -> str:
     return TEXT.get(lang, TEXT["en"]).get(key, TEXT["en"][key])
 
 
-def classroom_scenario(
-    community: str = "typical",
-    households: int = DEFAULT_HOUSEHOLDS,
-    out_of_county_wage: float = 4549.0,
-    living_cost_outside: float = 1430.0,
-    local_industry_posts: float = 20.0,
-    distance_factor: float = 1.0,
-    care_penalty: float = 3.0,
-    social: float = 2.0,
-    transition_years: int = 1,
-    mixed_allocation: bool = False,
-    public_welfare_jobs: bool = True,
-    subsistence_allowance: bool = True,
-    policies: tuple[str, ...] = (),
-) -> Scenario:
+def classroom_scenario(controls: dict[str, Any]) -> Scenario:
     """A scenario for class: a community scaled to about `households` households, with the
-    controls' values. The community keeps its survey ratios (labour force, villages)."""
+    controls' values (the keyword arguments of `ClassroomModel`, without the seed). The
+    community keeps its survey ratios (labour force, villages)."""
+    c = controls
+    community = c["community"]
     if community == "typical":
         profile = load_scenario(None).community.model_dump()
     else:
         profile = dict(read_toml(COMMUNITY_DIR / f"{community}.toml")["community"])
-    people = int(households * PEOPLE_PER_HOUSEHOLD * (1 - profile["local_resident_share"]))
+    people = int(int(c["households"]) * PEOPLE_PER_HOUSEHOLD * (1 - profile["local_resident_share"]))
     factor = people / profile["relocated_population"]
     labour = max(1, round(profile["relocated_labour_force"] * factor))
     villages = max(1, round(profile["source_villages"] * factor))
@@ -219,20 +210,18 @@ def classroom_scenario(
         f"community.junior_middle_or_below_share={profile['junior_middle_or_below_share']}",
         f"community.income_before_yuan={profile['income_before_yuan']}",
         f"community.local_resident_share={profile['local_resident_share']}",
-        f"community.distance_min_km={profile['distance_min_km'] * distance_factor}",
-        f"community.distance_max_km={profile['distance_max_km'] * distance_factor}",
-        f"wages.out_of_county={out_of_county_wage}",
-        f"wages.living_cost_out_of_county={living_cost_outside}",
-        f"labour_demand.industry_posts_per_100_workers={local_industry_posts}",
-        f"choice.care_penalty.out_of_county={care_penalty}",
-        f"choice.social={social}",
-        f"policies.transition_period.years={transition_years}",
-        f'ties.allocation="{"mixed" if mixed_allocation else "village_clustered"}"',
+        f"community.distance_min_km={profile['distance_min_km'] * c['distance_factor']}",
+        f"community.distance_max_km={profile['distance_max_km'] * c['distance_factor']}",
+        f"wages.out_of_county={c['out_of_county_wage']}",
+        f"wages.living_cost_out_of_county={c['living_cost_outside']}",
+        f"labour_demand.industry_posts_per_100_workers={c['local_industry_posts']}",
+        f"choice.care_penalty.out_of_county={c['care_penalty']}",
+        f"choice.social={c['social']}",
+        f"policies.transition_period.years={int(c['transition_years'])}",
+        f'ties.allocation="{"mixed" if c["mixed_allocation"] else "village_clustered"}"',
         "ties.metrics_at_end=false",
-        f"policies.public_welfare_jobs.enabled={str(public_welfare_jobs).lower()}",
         f"policies.public_welfare_jobs.posts={welfare_posts}",
-        f"policies.subsistence_allowance.enabled={str(subsistence_allowance).lower()}",
-        *(f"policies.{name}.enabled=true" for name in policies),
+        *(f"policies.{name}.enabled={str(bool(c[name])).lower()}" for name in (*POLICY_SWITCHES, *STANDING)),
         "simulation.years=10",
     ]
     return load_scenario(None, overrides)
@@ -264,23 +253,9 @@ class ClassroomModel(ResettlementModel):
         startup_support: bool = False,
         seed: int | str = 1,
     ) -> None:
-        switches = locals()
-        policies = tuple(name for name in POLICY_SWITCHES if switches[name])
-        scenario = classroom_scenario(
-            community,
-            int(households),
-            out_of_county_wage,
-            living_cost_outside,
-            local_industry_posts,
-            distance_factor,
-            care_penalty,
-            social,
-            int(transition_years),
-            bool(mixed_allocation),
-            bool(public_welfare_jobs),
-            bool(subsistence_allowance),
-            policies,
-        )
+        arguments = dict(locals())  # the controls, exactly as SolaraViz passed them
+        controls = {k: v for k, v in arguments.items() if k not in ("self", "seed", "__class__")}
+        scenario = classroom_scenario(controls)
         super().__init__(scenario, seed=int(seed))
         self.positions = building_layout(self)
 
@@ -401,17 +376,6 @@ def building_layout(model: ResettlementModel) -> np.ndarray:
     positions[order, 0] = (b % grid) * (per_row + 2) + rank % per_row
     positions[order, 1] = (b // grid) * (per_row + 2) + rank // per_row
     return positions
-
-
-WORK_COLOURS = {
-    "not_working": "#bdbdbd",
-    "local_industry": "#3182bd",
-    "local_services": "#31a354",
-    "public_welfare": "#74c476",
-    "farming_origin": "#8c6d31",
-    "part_time": "#e6550d",
-    "out_of_county": "#d62728",
-}
 
 
 CHARTS = (

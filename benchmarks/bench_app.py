@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analysis.app_assets import serve_in_background, stop_server  # noqa: E402
 from analysis.classroom import ClassroomModel, charts_html, network_figure  # noqa: E402
 
 CLICK_AND_WAIT = """async (month) => {
@@ -103,27 +99,12 @@ def main() -> None:
     args = parser.parse_args()
     for households in (500, 1000):
         python_timings(households, args.steps)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "app", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    server, url = serve_in_background()
     try:
-        for _ in range(180):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         for households in (500, 1000):
             browser_timings(url, households, args.steps)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        stop_server(server)
 
 
 if __name__ == "__main__":

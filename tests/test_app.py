@@ -5,17 +5,13 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from analysis.app_assets import serve_in_background, stop_server
 from analysis.classroom import (
     COMMUNITY_CHOICES,
     EXPLAIN,
@@ -89,39 +85,14 @@ def test_svg_chart_handles_empty_and_flat_series():
 
 
 # ---------------------------------------------------------------------------- in a browser
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "app", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the app server did not start within 90 s")
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        process, url = serve_in_background()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield url
+    stop_server(process)
 
 
 def _browser(playwright):

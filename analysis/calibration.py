@@ -1,9 +1,10 @@
 """Calibrate the six surveyed communities to the 2020 survey (docs/FIT.md).
 
 Fitted, per community: local labour demand (industrial and service posts per 100
-workers, and the pay of the casual non-farm work part-time farmers do in town, which
-stands for how much of it there is) and the land kept at the origin (mu per person). Shared by all six: the taste constants of
-working outside the county, farming at the origin and part-time farming. The sector of
+workers), the land kept at the origin (mu per person) and the taste constant of part-time
+farming (what makes farming beside a town job attractive there: orchards and cash crops
+near town, seasonal work; it changes choices, not pay). Shared by all six: the taste
+constants of working outside the county and of farming at the origin. The sector of
 out-of-county jobs (industry or services) only labels jobs, it changes no decision, so it
 is set per community by least squares after each simulation instead of being searched.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -53,13 +55,12 @@ WELFARE_POSTS_PER_WORKER = 150 / 6_300  # the baseline's density of public-welfa
 PER_COMMUNITY = {
     "labour_demand.industry_posts_per_100_workers": (0.0, 80.0),
     "labour_demand.services_posts_per_100_workers": (0.0, 60.0),
-    "wages.casual_local": (0.0, 6_000.0),
+    "choice.constant.part_time": (-3.0, 8.0),
     "population.land_mu_per_person": (0.05, 5.0),
 }
 SHARED = {
     "choice.constant.out_of_county": (-2.0, 3.0),
     "choice.constant.farming_origin": (0.0, 5.0),
-    "choice.constant.part_time": (0.0, 5.0),
 }
 OUT_INDUSTRY = "wages.out_of_county_industry_share"
 
@@ -70,7 +71,7 @@ def observed() -> pd.DataFrame:
 
     Columns: the target shares, `share_local`, `employment_rate` (workers counted in the
     location table over the relocated labour force, capped at 1), `income_before_yuan`,
-    `income_after_yuan`, `relocated_labour_force`, `workers`.
+    `income_after_yuan`, `relocated_labour_force`, `relocated_population`, `workers`.
     """
     communities = pd.read_csv(SURVEY_DIR / "survey_communities.csv").set_index("community_id")
     sectors = pd.read_csv(SURVEY_DIR / "survey_sectors.csv").set_index("community_id")
@@ -85,6 +86,7 @@ def observed() -> pd.DataFrame:
     workers = place["out_of_county_workers"] + place["local_workers"]
     out["workers"] = workers
     out["relocated_labour_force"] = communities["relocated_labor_force"]
+    out["relocated_population"] = communities["relocated_poor_pop"]
     out["employment_rate"] = np.minimum(1.0, workers / communities["relocated_labor_force"])
     out["income_before_yuan"] = communities["income_before_yuan"]
     out["income_after_yuan"] = communities["income_after_yuan"]
@@ -333,11 +335,11 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
         lines = [
             f"# {community}: calibrated to the 2020 survey by `python run.py calibrate` (analysis/calibration.py).",
             f"# Loss {result.loss[community]:.2f} (percentage points squared, five shares), seeds {list(result.seeds)}.",
-            "# Fitted per community: local posts per 100 workers, casual work pay, land kept at the origin,",
-            "# and the sector of out-of-county jobs; shared by all six: the three taste constants below.",
+            "# Fitted per community: local posts per 100 workers, the part-time farming constant, land kept at",
+            "# the origin, and the sector of out-of-county jobs; shared by all six: the taste constants below.",
             f"# Bounds: {bounds}.",
             "# Income after relocation was not used: it is the out-of-sample check (run.py validate).",
-            'extends = "../baseline.toml"',
+            f'extends = "{Path(os.path.relpath(SCENARIO_DIR / "baseline.toml", directory.resolve())).as_posix()}"',
             f'name = "calibrated_{community}"',
             f'description = "{c["name"]}, calibrated to the 2020 survey ({SURVEY_YEARS} years after moving in)."',
             "",

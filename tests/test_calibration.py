@@ -15,6 +15,7 @@ from analysis.calibration import (
     PER_COMMUNITY,
     SHARED,
     SURVEY_YEARS,
+    CalibrationResult,
     _evaluate,
     best_out_industry,
     community_data,
@@ -22,6 +23,7 @@ from analysis.calibration import (
     fit_community,
     observed,
     predicted_shares,
+    write_calibrated,
 )
 from scenarios import load_scenario
 from scenarios.loader import validate
@@ -83,14 +85,10 @@ def test_fitting_a_community_lowers_its_loss():
     start = {
         "labour_demand.industry_posts_per_100_workers": 20.0,
         "labour_demand.services_posts_per_100_workers": 10.0,
-        "wages.casual_local": 1300.0,
+        "choice.constant.part_time": 2.3,
         "population.land_mu_per_person": 1.0,
     }
-    shared = {
-        "choice.constant.out_of_county": 0.3,
-        "choice.constant.farming_origin": 2.1,
-        "choice.constant.part_time": 2.3,
-    }
+    shared = {"choice.constant.out_of_county": 0.3, "choice.constant.farming_origin": 2.1}
     before, _, _ = _evaluate(("liujiang_xingliu", shared | start, (1,)))
     params, after, q = fit_community("liujiang_xingliu", shared, start, (1,), max_evals=12)
     assert after < before
@@ -107,9 +105,28 @@ def test_calibrated_files_are_complete_and_load():
         profile = load_scenario(None, community=community).community
         assert scenario.community == profile  # the survey's input columns only
         assert scenario.simulation.years == SURVEY_YEARS
-        fitted = record["per_community"][community]["wages.casual_local"]
-        assert scenario.wages.casual_local == pytest.approx(fitted, abs=1e-3)
-        assert scenario.choice.constant.part_time == pytest.approx(
-            record["shared"]["choice.constant.part_time"], abs=1e-3
+        fitted = record["per_community"][community]["choice.constant.part_time"]
+        assert scenario.choice.constant.part_time == pytest.approx(fitted, abs=1e-3)
+        assert scenario.choice.constant.out_of_county == pytest.approx(
+            record["shared"]["choice.constant.out_of_county"], abs=1e-3
         )
+        assert scenario.wages.casual_local == 1300  # the baseline's: pay is not a fitted lever
         assert record["loss"][community] >= 0
+
+
+def test_calibrated_files_written_elsewhere_still_load(tmp_path):
+    """`--out DIR` anywhere: the files point back at the baseline by a path that resolves."""
+    record = json.loads((CALIBRATED_DIR / "calibration.json").read_text())
+    result = CalibrationResult(
+        shared=record["shared"],
+        per_community=record["per_community"],
+        out_industry=record["out_of_county_industry_share"],
+        loss=record["loss"],
+        seeds=tuple(record["seeds"]),
+    )
+    written = write_calibrated(result, tmp_path / "deep" / "fit")
+    assert len(written) == len(COMMUNITIES) + 1
+    here = load_scenario(tmp_path / "deep" / "fit" / "huanjiang_chengxi.toml")
+    there = load_scenario(CALIBRATED_DIR / "huanjiang_chengxi.toml")
+    assert here.extends != there.extends  # each a path from its own folder to the baseline
+    assert here.model_dump(exclude={"extends"}) == there.model_dump(exclude={"extends"})

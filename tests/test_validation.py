@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.calibration import COMMUNITIES
-from analysis.validation import VALIDATED, fit_figure, validate
+from analysis.calibration import COMMUNITIES, observed
+from analysis.validation import VALIDATED, fit_figure, uniform_earnings_floor, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,3 +62,21 @@ def test_validate_command_json(tmp_path):
     assert {"communities", "pooled", "income_mape", "stylised_facts", "replicates"} <= set(data)
     assert len(data["communities"]) == len(COMMUNITIES) * len(VALIDATED)
     assert (out / "fit.png").exists() and (out / "validation.csv").exists()
+
+
+def test_uniform_earnings_floor():
+    obs = observed()
+    floor, earnings = uniform_earnings_floor(obs)
+    rows = obs.loc[list(COMMUNITIES)]
+    per_person = rows["employment_rate"] * rows["relocated_labour_force"] / rows["relocated_population"]
+
+    def mape(c: float) -> float:
+        return float((abs(c * per_person - rows["income_after_yuan"]) / rows["income_after_yuan"]).mean())
+
+    assert floor == pytest.approx(mape(12 * earnings))
+    assert floor == pytest.approx(0.276, abs=0.001)  # the survey's spread of earnings per worker
+    assert 1_000 < earnings < 2_000
+    assert all(mape(12 * earnings * f) >= floor for f in (0.8, 0.95, 1.05, 1.25))
+    proportional = obs.copy()
+    proportional.loc[list(COMMUNITIES), "income_after_yuan"] = 12 * 1_500 * per_person
+    assert uniform_earnings_floor(proportional) == pytest.approx((0.0, 1_500))

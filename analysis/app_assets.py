@@ -120,7 +120,10 @@ def serve_in_background(
     else:
         ensure_assets()
         command = solara_command(port=port)
-    log = log or Path(tempfile.mkstemp(prefix="relocation-app-", suffix=".log")[1])
+    if log is None:
+        handle, name = tempfile.mkstemp(prefix="relocation-app-", suffix=".log")
+        os.close(handle)
+        log = Path(name)
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command,

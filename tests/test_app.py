@@ -216,8 +216,9 @@ class ConnectionRecorder:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app served offline: assets fetched first, then the server started with a
-    dead CDN address (any asset missing locally fails) and a recording proxy."""
+    """The app served offline by `run.py app` (the user's command): assets fetched first,
+    then the server started with a dead CDN address (any asset missing locally fails) and
+    a recording proxy (any call home fails)."""
     _playwright()
     ensure_assets()
     recorder = ConnectionRecorder()
@@ -229,7 +230,7 @@ def server(tmp_path_factory):
         "NO_PROXY": "",
     }
     try:
-        process, url = serve_in_background(env=env, log=log)
+        process, url = serve_in_background(via_run_py=True, env=env, log=log)
     except RuntimeError as exc:
         recorder.close()
         pytest.fail(str(exc))

@@ -20,6 +20,7 @@ from analysis.app_assets import ensure_assets, serve_in_background, stop_server
 from analysis.classroom import (
     BASELINE,
     COMMUNITY_CHOICES,
+    CONTROL,
     CONTROLS,
     DEFAULTS,
     EXPLAIN,
@@ -280,12 +281,14 @@ def test_page_in_a_real_browser(server, tmp_path):
         # move a slider (the outside wage, with the keyboard): its value shows, and the page
         # says Reset applies it
         wage = page.locator(".control-out_of_county_wage [role=slider]")
-        assert wage.get_attribute("aria-valuenow") == "4549"
+        default = DEFAULTS["out_of_county_wage"]  # 4,549 yuan in the baseline
+        moved = default + 5 * CONTROL["out_of_county_wage"].step
+        assert wage.get_attribute("aria-valuenow") == str(default)
         wage.focus()
         for _ in range(5):
             page.keyboard.press("ArrowRight")
-        expect(wage).to_have_attribute("aria-valuenow", "5049")
-        expect(page.locator(".control-out_of_county_wage")).to_contain_text("5,049")
+        expect(wage).to_have_attribute("aria-valuenow", str(moved))
+        expect(page.locator(".control-out_of_county_wage")).to_contain_text(f"{moved:,}")
         expect(page.locator(".settings-changed")).to_have_count(1)
 
         # Step: the month counter and the charts change
@@ -301,7 +304,11 @@ def test_page_in_a_real_browser(server, tmp_path):
 
         # Play, then Pause: months go by on their own, then stop
         page.locator(".run-play").click()
-        page.locator('.live-charts[data-month="9"]').wait_for(timeout=30_000)
+        # (a month while playing shows for only 200 ms, shorter than Playwright's polling
+        # interval: wait for "at least month 9", which stays true)
+        page.wait_for_function(
+            "() => Number(document.querySelector('.live-charts')?.dataset.month) >= 9", timeout=30_000
+        )
         page.locator(".run-play").click()
         expect(page.locator(".run-play")).to_contain_text("Play")
         paused_at = page.locator(".live-charts").get_attribute("data-month")
@@ -315,8 +322,9 @@ def test_page_in_a_real_browser(server, tmp_path):
         # a community preset sets its calibrated local labour market
         page.locator(".control-community").click()
         page.get_by_role("option", name="Qingquan, Kaili (Guizhou)").click()
-        expect(page.locator(".control-local_industry_posts")).to_contain_text(": 12")
-        expect(page.locator(".control-local_services_posts")).to_contain_text(": 13")
+        kaili = preset_controls("kaili_qingquan")  # whole posts from the calibrated file (12 and 13)
+        for key in ("local_industry_posts", "local_services_posts"):
+            expect(page.locator(f".control-{key}")).to_contain_text(f": {kaili[key]}")
 
         # Reset with the new wage and community: month 0 again, the last run dashed on the charts
         page.locator(".run-reset").click()
@@ -328,7 +336,7 @@ def test_page_in_a_real_browser(server, tmp_path):
         # the language switch relabels everything and keeps the settings
         page.get_by_role("button", name="中文").click()
         page.get_by_text("第1月：").wait_for(timeout=30_000)
-        expect(page.locator(".control-out_of_county_wage")).to_contain_text("县外务工工资（元/月）: 5,049")
+        expect(page.locator(".control-out_of_county_wage")).to_contain_text(f"县外务工工资（元/月）: {moved:,}")
         expect(page.locator(".run-step")).to_contain_text("单步")
         expect(page.get_by_text("各项设置的含义")).to_be_visible()
 

@@ -1,80 +1,164 @@
-"""Everything the teaching app needs that is not the web page: the model it drives, its
-controls, both languages, and the figures it draws. Kept here so it can be tested and
-timed without a browser; `app.py` is the thin page over it.
+"""Everything the teaching app needs that is not the web page: its controls, the community
+presets, the model it drives, both languages, and the pictures it draws. Kept apart from
+`app.py` so it is tested and timed without a browser; the page is a thin shell over it.
+
+Pictures are inline SVG built here: the browser draws them, so a redraw needs no plotting
+library, no image encoding and no JavaScript asset (the page must work offline).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
 from analysis.plots import WORK_COLOURS
 from scenarios import Scenario, load_scenario
-from scenarios.loader import COMMUNITY_DIR, read_toml
+from scenarios.loader import COMMUNITY_DIR, SCENARIO_DIR
 from simulation import ResettlementModel
 from simulation.options import OPTION_NAMES, Option
 from simulation.social import household_option_counts
 
-PEOPLE_PER_HOUSEHOLD = 4.0
-DEFAULT_HOUSEHOLDS = 800
-NETWORK_EVERY = 6  # months between redraws of the network view
+PEOPLE_PER_HOUSEHOLD = 4.0  # people per household in the generated communities (3.9-4.0 measured)
+YEARS = 10  # a run in class lasts ten years (120 months)
+NETWORK_EVERY = 3  # months between redraws of the network view
+CALIBRATED_DIR = SCENARIO_DIR / "calibrated"
 COMMUNITY_CHOICES = ("typical", *sorted(p.stem for p in COMMUNITY_DIR.glob("*.toml")))
-STANDING = ("public_welfare_jobs", "subsistence_allowance")  # policies the baseline has switched on
-POLICY_SWITCHES = (
-    "skills_training",
-    "workshops",
-    "labour_export",
-    "community_services",
-    "employment_guarantee",
-    "origin_resources",
-    "startup_support",
+BASELINE = load_scenario(SCENARIO_DIR / "baseline.toml")
+# absolute numbers in the baseline, kept at the same density per relocated worker when a
+# community is scaled down to a classroom size
+WELFARE_POSTS_PER_WORKER = BASELINE.policies.public_welfare_jobs.posts / BASELINE.community.relocated_labour_force
+WORKSHOP_JOBS_PER_WORKER = BASELINE.policies.workshops.industry_jobs / BASELINE.community.relocated_labour_force
+
+Kind = Literal["select", "int", "float", "switch", "seed"]
+Group = Literal["setting", "factors", "policies"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control of the page: a keyword argument of `ClassroomModel`.
+
+    Its label and explanation are `TEXT[lang][key]` and `EXPLAIN[lang][key]`.
+    """
+
+    key: str
+    kind: Kind
+    default: Any
+    low: float = 0
+    high: float = 1
+    step: float = 1
+    group: Group = "factors"
+
+
+def _on_grid(key: str, default: int, low: int, high: int, step: int) -> Control:
+    """An integer slider whose grid passes through `default` (a slider snaps its value to
+    low + k * step, so the baseline's 4,549 yuan would otherwise show as 4,500)."""
+    return Control(
+        key, "int", default, default - (default - low) // step * step, default + (high - default) // step * step, step
+    )
+
+
+_W, _L, _C = BASELINE.wages, BASELINE.labour_demand, BASELINE.choice
+CONTROLS: tuple[Control, ...] = (
+    Control("community", "select", "typical", group="setting"),
+    Control("households", "int", 800, 300, 1500, 100, "setting"),
+    Control("seed", "seed", 1, 0, 999_999, 1, "setting"),
+    _on_grid("out_of_county_wage", round(_W.out_of_county), 2000, 9000, 100),
+    _on_grid("living_cost_outside", round(_W.living_cost_out_of_county), 500, 3500, 50),
+    _on_grid("local_wage", round(_W.local_industry), 1000, 5000, 100),
+    Control("local_industry_posts", "int", round(_L.industry_posts_per_100_workers), 0, 60, 1),
+    Control("local_services_posts", "int", round(_L.services_posts_per_100_workers), 0, 60, 1),
+    Control("distance_factor", "float", 1.0, 0.25, 3.0, 0.25),
+    Control("care_penalty", "float", _C.care_penalty.out_of_county, 0.0, 6.0, 0.5),
+    Control("social", "float", _C.social, 0.0, 6.0, 0.5),
+    Control("inertia", "float", _C.inertia, 0.0, 5.0, 0.5),
+    Control("transition_years", "int", BASELINE.policies.transition_period.years, 0, 3, 1),
+    Control("mixed_allocation", "switch", BASELINE.ties.allocation == "mixed", group="policies"),
+    Control("public_welfare_jobs", "switch", BASELINE.policies.public_welfare_jobs.enabled, group="policies"),
+    Control("subsistence_allowance", "switch", BASELINE.policies.subsistence_allowance.enabled, group="policies"),
+    *(
+        Control(name, "switch", getattr(BASELINE.policies, name).enabled, group="policies")
+        for name in (
+            "skills_training",
+            "workshops",
+            "labour_export",
+            "community_services",
+            "employment_guarantee",
+            "origin_resources",
+            "startup_support",
+        )
+    ),
 )
+CONTROL = {c.key: c for c in CONTROLS}
+DEFAULTS: dict[str, Any] = {c.key: c.default for c in CONTROLS}
+POLICY_SWITCHES = tuple(c.key for c in CONTROLS if c.group == "policies" and c.key != "mixed_allocation")
+
+COMMUNITY_NAMES = {
+    "typical": ("Typical community (median of the six surveyed)", "典型安置社区（六个调查社区的中位数）"),
+    "fengning_rencai": ("Rencai Jiayuan, Fengning (Hebei)", "河北丰宁县人才家园社区"),
+    "huanjiang_chengxi": ("Chengxi, Huanjiang (Guangxi)", "广西环江县城西社区"),
+    "kaili_qingquan": ("Qingquan, Kaili (Guizhou)", "贵州凯里市清泉社区"),
+    "liujiang_xingliu": ("Xingliu, Liujiang (Guangxi)", "广西柳江区兴柳社区"),
+    "qianxi_jinxiu": ("Jinxiu Huadu, Qianxi (Guizhou)", "贵州黔西县锦绣花都安置点"),
+    "yunyang_qinglongquan": ("Qinglongquan, Yunyang (Hubei)", "湖北郧阳区青龙泉社区"),
+}
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Relocation and follow-up support: push and pull",
-        "language": "Language",
-        "community": "Community (2020 survey)",
+        "run": "Run",
+        "setting": "Community",
+        "factors": "Push and pull factors",
+        "policies": "Follow-up support",
+        "step": "Step",
+        "play": "▶ Play",
+        "pause": "❚❚ Pause",
+        "reset": "Reset",
+        "speed": "Milliseconds per month when playing",
+        "month_of": "Month {month} of {months}",
+        "households_now": "{households:,} households, {workers:,} in the labour force",
+        "changed": "Settings changed: press Reset to restart the community with them.",
+        "finished": "The ten years are over: press Reset to start again.",
+        "community": "Community (2020 survey, scaled down)",
         "households": "Households",
+        "seed": "Random seed (same seed, same run)",
         "out_of_county_wage": "Wage outside the county (yuan/month)",
         "living_cost_outside": "Cost of living outside (yuan/month)",
+        "local_wage": "Local factory wage (yuan/month)",
         "local_industry_posts": "Local factory jobs per 100 workers",
+        "local_services_posts": "Local service jobs per 100 workers",
         "distance_factor": "Distance to the origin villages (x survey)",
         "care_penalty": "Weight of caring for children and elders",
         "social": "Weight of what friends and neighbours do",
+        "inertia": "Attachment to one's current work",
         "transition_years": "Years before the old house is demolished",
         "mixed_allocation": "Mix villages across buildings",
         "public_welfare_jobs": "Public-welfare posts",
         "subsistence_allowance": "Subsistence allowance (safety net)",
         "skills_training": "Skills training",
-        "workshops": "Poverty-alleviation workshops (+400 jobs)",
+        "workshops": "Poverty-alleviation workshops (more factory jobs)",
         "labour_export": "Organised labour export",
         "community_services": "Community activities and child / elder care",
         "employment_guarantee": "One job per household guarantee",
         "origin_resources": "Land transfer and asset income",
         "startup_support": "Start-up support for returnees",
-        "seed": "Random seed",
-        "ready": "Month 0: press Step or ▶ to start.",
-        "status": "Month {month}: {employed:.0%} of workers employed, {out:.0%} of them outside the county, "
-        "income {income:,.0f} yuan per person a year, {poor:.0%} poor.",
+        "ready": "Month 0: press Step or ▶ Play to start.",
+        "status": "Month {month}: {employed:.0%} of workers employed, {out:.0%} of them outside the county; "
+        "income {income:,.0f} yuan per person a year; {poor:.0%} poor.",
         "colour_by": "Colour households by",
         "colour_work": "where they work",
         "colour_origin": "origin village",
-        "month": "Month",
         "place": "Where people work (share of employed)",
         "sector": "Sector (share of employed)",
         "income": "Income per person (yuan/year)",
         "poverty": "Poverty rate (people)",
         "integration": "Integration index (0-1)",
         "returned": "Households gone back to the origin",
+        "months": "months",
         "local": "local",
         "out_of_county": "outside the county",
         "agriculture": "farming",
@@ -85,282 +169,309 @@ TEXT: dict[str, dict[str, str]] = {
         "poverty_line": "poor people",
         "integration_line": "mean of households",
         "returned_line": "cumulative",
-        "network": "Ties between households (size: income per person)",
+        "previous": "dashed: the run before the last Reset",
+        "network": "Ties between households in their buildings (size: income per person)",
         "explain_title": "What the controls mean",
         "not_working": "not working",
         "local_industry": "local industry",
         "local_services": "local services",
         "public_welfare": "public-welfare post",
         "farming_origin": "farming at the origin",
+        "villages_note": "one colour per origin village (colours repeat)",
     },
     "zh": {
         "title": "易地扶贫搬迁与后续扶持：推力与拉力",
-        "language": "语言",
-        "community": "安置社区（2020年调查）",
+        "run": "运行",
+        "setting": "安置社区",
+        "factors": "推力与拉力",
+        "policies": "后续扶持政策",
+        "step": "单步",
+        "play": "▶ 运行",
+        "pause": "❚❚ 暂停",
+        "reset": "重置",
+        "speed": "自动运行时每月的毫秒数",
+        "month_of": "第{month}月（共{months}月）",
+        "households_now": "{households:,}户，劳动力{workers:,}人",
+        "changed": "设置已更改：请点“重置”，社区将按新设置重新开始。",
+        "finished": "十年已结束：请点“重置”重新开始。",
+        "community": "安置社区（2020年调查，按比例缩小）",
         "households": "户数",
+        "seed": "随机种子（种子相同，结果相同）",
         "out_of_county_wage": "县外务工工资（元/月）",
         "living_cost_outside": "县外生活成本（元/月）",
+        "local_wage": "本地工厂工资（元/月）",
         "local_industry_posts": "本地工厂岗位（每百名劳动力）",
+        "local_services_posts": "本地服务业岗位（每百名劳动力）",
         "distance_factor": "迁出村距离（相对调查值的倍数）",
         "care_penalty": "照料老人和孩子的牵挂程度",
         "social": "亲友邻里行为的影响",
+        "inertia": "对现有工作的依恋",
         "transition_years": "旧房拆除前的过渡期（年）",
         "mixed_allocation": "不同村的人混合安置到各栋楼",
         "public_welfare_jobs": "公益性岗位",
         "subsistence_allowance": "最低生活保障（兜底）",
         "skills_training": "技能培训",
-        "workshops": "扶贫车间（新增400个岗位）",
+        "workshops": "扶贫车间（增加工厂岗位）",
         "labour_export": "有组织劳务输出",
         "community_services": "社区活动与托幼养老服务",
         "employment_guarantee": "每户至少一人就业",
         "origin_resources": "土地流转与资产收益",
         "startup_support": "返乡创业扶持",
-        "seed": "随机种子",
-        "ready": "第0月：点 Step 或 ▶ 开始。",
-        "status": "第{month}月：{employed:.0%}的劳动力就业，其中{out:.0%}在县外；人均年收入{income:,.0f}元，贫困发生率{poor:.0%}。",
+        "ready": "第0月：点“单步”或“▶ 运行”开始。",
+        "status": "第{month}月：{employed:.0%}的劳动力就业，其中{out:.0%}在县外；人均年收入{income:,.0f}元；贫困发生率{poor:.0%}。",
         "colour_by": "家庭颜色表示",
         "colour_work": "就业去向",
         "colour_origin": "迁出村",
-        "month": "月",
         "place": "就业地点（占就业人数）",
         "sector": "就业行业（占就业人数）",
         "income": "人均收入（元/年）",
-        "poverty": "贫困发生率",
+        "poverty": "贫困发生率（人口）",
         "integration": "社会融入指数（0-1）",
         "returned": "返迁回原籍的户数",
+        "months": "月",
         "local": "本地",
         "out_of_county": "县外",
         "agriculture": "务农",
         "industry": "工业",
         "services": "服务业",
-        "part_time": "兼业",
+        "part_time": "兼业（务农+务工）",
         "income_line": "平均",
         "poverty_line": "贫困人口比例",
         "integration_line": "家庭平均",
         "returned_line": "累计",
-        "network": "家庭之间的社会关系（大小：人均收入）",
+        "previous": "虚线：上次重置前的运行结果",
+        "network": "各楼栋中家庭之间的社会关系（大小：人均收入）",
         "explain_title": "各项设置的含义",
         "not_working": "未就业",
         "local_industry": "本地工业",
         "local_services": "本地服务业",
         "public_welfare": "公益岗位",
         "farming_origin": "回原籍务农",
+        "villages_note": "每个迁出村一种颜色（颜色会重复）",
     },
 }
+for _lang, _i in (("en", 0), ("zh", 1)):
+    TEXT[_lang].update({f"community_{key}": names[_i] for key, names in COMMUNITY_NAMES.items()})
 
 EXPLAIN: dict[str, dict[str, str]] = {
     "en": {
-        "community": "Start from one of the six communities surveyed in 2020 (scaled down), or a typical one.",
+        "community": "The setting: one of the six communities surveyed in 2020, with its calibrated local labour "
+        "market (factory and service jobs), scaled down to the number of households; or a typical one.",
+        "households": "Size of the simulated community. The survey ratios (workers, origin villages, posts per "
+        "worker) are kept.",
+        "seed": "The same seed and settings give the same run; change it to see chance at work.",
         "out_of_county_wage": "Pull of the destination: what work outside the county pays. Higher wages draw "
         "younger, better-educated workers out.",
         "living_cost_outside": "Push at the destination: rent and food while working outside.",
-        "local_industry_posts": "Pull of the new home: jobs in factories and workshops nearby, limited in number.",
+        "local_wage": "Pull of the new home: what a factory or workshop job in the county pays.",
+        "local_industry_posts": "Pull of the new home: factory jobs nearby, limited in number.",
+        "local_services_posts": "Pull of the new home: jobs in shops, cleaning, catering and security in town.",
         "distance_factor": "Pull of the origin fades with distance: farming the old land is hard from far away.",
         "care_penalty": "Own capability and family: carers of small children or elders prefer work close to home.",
         "social": "Social network: people follow what their friends and neighbours do (job information, "
         "chain migration).",
+        "inertia": "Intervening obstacles: changing work has a cost, so people stay with what they do.",
         "transition_years": "Pull of the origin: while the old house stands, families can farm there or go back.",
-        "mixed_allocation": "Allocating flats across villages mixes strangers: more new ties, faster integration.",
-        "policies": "Follow-up support policies: each switch turns one on (with its cost). Press Reset after "
-        "changing a control: the community restarts with the new settings.",
+        "mixed_allocation": "Policy lever on integration: flats allocated across villages make strangers "
+        "neighbours, so more new ties form.",
+        "public_welfare_jobs": "Policy: low-paid posts (cleaning, security, forest ranger) kept for households "
+        "with no one employed.",
+        "subsistence_allowance": "Policy: the safety net; poor households may receive a monthly allowance.",
+        "skills_training": "Policy: courses raise skills, and with them wages, especially outside the county.",
+        "workshops": "Policy: workshops and firms attracted to the community add factory jobs nearby.",
+        "labour_export": "Policy: organised placement in jobs elsewhere lowers the cost of going out.",
+        "community_services": "Policy: activities bring neighbours together; day care frees carers to work.",
+        "employment_guarantee": "Policy: officials make sure each household with labour has one member working.",
+        "origin_resources": "Policy: rent from idle land at the origin and dividends from collective assets.",
+        "startup_support": "Policy: grants for returnees who start a small business.",
         "colour_by": "Network view: colour each household by its main work or by its origin village.",
+        "how": "Change a control, press Reset (the community restarts with the new settings; the previous run "
+        "stays on the charts as a dashed line), then Step or Play.",
     },
     "zh": {
-        "community": "从2020年调查的六个安置社区之一（按比例缩小）或一个典型社区开始。",
+        "community": "安置社区：2020年调查的六个社区之一，带有按调查校准的本地就业岗位（工厂和服务业），"
+        "按户数等比例缩小；或一个典型社区。",
+        "households": "模拟社区的规模。保持调查中的比例（劳动力、迁出村数、每名劳动力的岗位数）。",
+        "seed": "种子和设置相同，结果就相同；换一个种子可以看到随机性的作用。",
         "out_of_county_wage": "目的地拉力：县外务工的收入。工资越高，越多年轻、受教育多的劳动力外出。",
         "living_cost_outside": "目的地推力：在外务工的房租和生活开支。",
-        "local_industry_posts": "新居拉力：附近工厂和车间的岗位，数量有限。",
+        "local_wage": "新居拉力：县内工厂或扶贫车间岗位的工资。",
+        "local_industry_posts": "新居拉力：附近工厂的岗位，数量有限。",
+        "local_services_posts": "新居拉力：城镇里商店、保洁、餐饮、保安等服务业岗位。",
         "distance_factor": "原籍拉力随距离减弱：离得越远，回去种地越难。",
         "care_penalty": "自身能力与家庭：要照看孩子或老人的人更愿意在家附近就业。",
         "social": "社会网络：人们会跟随亲友邻居的选择（就业信息、链式迁移）。",
+        "inertia": "中间障碍：换工作有成本，人们倾向于维持现状。",
         "transition_years": "原籍拉力：旧房未拆时，家庭还能回去种地或返迁。",
-        "mixed_allocation": "不同村混合安置，陌生人成为邻居：新关系更多，融入更快。",
-        "policies": "后续扶持政策：每个开关启用一项政策（有成本）。修改设置后请点 Reset：社区按新设置重新开始。",
+        "mixed_allocation": "促进融入的政策：不同村混合分配住房，陌生人成为邻居，新关系更多。",
+        "public_welfare_jobs": "政策：为无人就业的家庭提供保洁、保安、护林等低薪公益岗位。",
+        "subsistence_allowance": "政策：兜底保障，贫困家庭可领取每月低保金。",
+        "skills_training": "政策：培训提高技能和工资，尤其是在县外务工时。",
+        "workshops": "政策：扶贫车间和引进的企业在社区附近增加工厂岗位。",
+        "labour_export": "政策：有组织地输送到外地就业，降低外出成本。",
+        "community_services": "政策：社区活动让邻居相识；托幼养老服务让照料者可以就业。",
+        "employment_guarantee": "政策：干部确保每个有劳动力的家庭至少一人就业。",
+        "origin_resources": "政策：原籍闲置土地流转的租金和集体资产收益分红。",
+        "startup_support": "政策：为返乡人员创办小生意提供补助。",
         "colour_by": "网络图：按主要就业去向或迁出村给家庭着色。",
+        "how": "修改设置后点“重置”（社区按新设置重新开始，上一次的结果以虚线留在图上），再点“单步”或“▶ 运行”。",
     },
 }
 
+ORIGIN_PALETTE = (  # Tableau 20: origin villages, colours repeat after 20
+    "#1f77b4",
+    "#aec7e8",
+    "#ff7f0e",
+    "#ffbb78",
+    "#2ca02c",
+    "#98df8a",
+    "#d62728",
+    "#ff9896",
+    "#9467bd",
+    "#c5b0d5",
+    "#8c564b",
+    "#c49c94",
+    "#e377c2",
+    "#f7b6d2",
+    "#7f7f7f",
+    "#c7c7c7",
+    "#bcbd22",
+    "#dbdb8d",
+    "#17becf",
+    "#9edae5",
+)
+
 
 def text(lang: str, key: str) -> str:
-    """A label in the chosen language (English if the key is missing there)."""
-    return TEXT.get(lang, TEXT["en"]).get(key, TEXT["en"][key])
+    """A label in the chosen language (English if the language is unknown)."""
+    return TEXT.get(lang, TEXT["en"])[key]
+
+
+def format_value(control: Control, value: Any) -> str:
+    """A control's value as shown beside its label."""
+    if control.kind == "float":
+        return f"{float(value):g}"
+    if control.kind in ("int", "seed"):
+        return f"{int(value):,}"
+    return str(value)
+
+
+# ------------------------------------------------------------------------ the model
+def scenario_file(community: str) -> Path:
+    """The scenario file of a preset: the calibrated file of a surveyed community
+    (scenarios/calibrated/), or the baseline for "typical"."""
+    if community not in COMMUNITY_CHOICES:
+        raise ValueError(f"unknown community {community!r}; known: {', '.join(COMMUNITY_CHOICES)}")
+    return SCENARIO_DIR / "baseline.toml" if community == "typical" else CALIBRATED_DIR / f"{community}.toml"
+
+
+@cache
+def community_base(community: str) -> Scenario:
+    """The full-size scenario of a preset, as its file has it."""
+    return load_scenario(scenario_file(community))
+
+
+def preset_controls(community: str) -> dict[str, Any]:
+    """The control values a preset sets when picked: its calibrated local labour market,
+    in whole posts per 100 workers."""
+    demand = community_base(community).labour_demand
+    return {
+        "community": community,
+        "local_industry_posts": round(demand.industry_posts_per_100_workers),
+        "local_services_posts": round(demand.services_posts_per_100_workers),
+    }
 
 
 def classroom_scenario(controls: dict[str, Any]) -> Scenario:
-    """A scenario for class: a community scaled to about `households` households, with the
-    controls' values (the keyword arguments of `ClassroomModel`, without the seed). The
-    community keeps its survey ratios (labour force, villages)."""
-    c = controls
-    community = c["community"]
-    if community == "typical":
-        profile = load_scenario(None).community.model_dump()
-    else:
-        profile = dict(read_toml(COMMUNITY_DIR / f"{community}.toml")["community"])
-    people = int(int(c["households"]) * PEOPLE_PER_HOUSEHOLD * (1 - profile["local_resident_share"]))
-    factor = people / profile["relocated_population"]
-    labour = max(1, round(profile["relocated_labour_force"] * factor))
-    villages = max(1, round(profile["source_villages"] * factor))
-    welfare_posts = round(labour * 150 / 6300)
+    """A scenario for class from the controls' values (`ClassroomModel`'s keyword
+    arguments; the seed is not used here).
+
+    The preset is scaled to about `households` households keeping its survey ratios:
+    labour force and origin villages per person, and the baseline's public-welfare posts
+    and workshop jobs per relocated worker (absolute numbers in the files).
+    """
+    c = {**DEFAULTS, **controls}
+    community = str(c["community"])
+    base = community_base(community)
+    profile = base.community
+    people = max(10, round(int(c["households"]) * PEOPLE_PER_HOUSEHOLD * (1 - profile.local_resident_share)))
+    factor = people / profile.relocated_population
+    labour = max(1, round(profile.relocated_labour_force * factor))
+    villages = max(1, round(profile.source_villages * factor))
     overrides = [
-        f"community.id={json.dumps(profile['id'])}",
-        f"community.name={json.dumps(profile['name'], ensure_ascii=False)}",
         f"community.relocated_population={people}",
         f"community.relocated_labour_force={labour}",
         f"community.source_villages={villages}",
-        f"community.junior_middle_or_below_share={profile['junior_middle_or_below_share']}",
-        f"community.income_before_yuan={profile['income_before_yuan']}",
-        f"community.local_resident_share={profile['local_resident_share']}",
-        f"community.distance_min_km={profile['distance_min_km'] * c['distance_factor']}",
-        f"community.distance_max_km={profile['distance_max_km'] * c['distance_factor']}",
-        f"wages.out_of_county={c['out_of_county_wage']}",
-        f"wages.living_cost_out_of_county={c['living_cost_outside']}",
-        f"labour_demand.industry_posts_per_100_workers={c['local_industry_posts']}",
-        f"choice.care_penalty.out_of_county={c['care_penalty']}",
-        f"choice.social={c['social']}",
+        f"community.distance_min_km={profile.distance_min_km * float(c['distance_factor'])}",
+        f"community.distance_max_km={profile.distance_max_km * float(c['distance_factor'])}",
+        f"wages.out_of_county={float(c['out_of_county_wage'])}",
+        f"wages.living_cost_out_of_county={float(c['living_cost_outside'])}",
+        f"wages.local_industry={float(c['local_wage'])}",
+        f"labour_demand.industry_posts_per_100_workers={float(c['local_industry_posts'])}",
+        f"labour_demand.services_posts_per_100_workers={float(c['local_services_posts'])}",
+        f"choice.care_penalty.out_of_county={float(c['care_penalty'])}",
+        f"choice.social={float(c['social'])}",
+        f"choice.inertia={float(c['inertia'])}",
         f"policies.transition_period.years={int(c['transition_years'])}",
-        f'ties.allocation="{"mixed" if c["mixed_allocation"] else "village_clustered"}"',
+        f"ties.allocation={json.dumps('mixed' if c['mixed_allocation'] else 'village_clustered')}",
         "ties.metrics_at_end=false",
-        f"policies.public_welfare_jobs.posts={welfare_posts}",
-        *(f"policies.{name}.enabled={str(bool(c[name])).lower()}" for name in (*POLICY_SWITCHES, *STANDING)),
-        "simulation.years=10",
+        f"policies.public_welfare_jobs.posts={max(1, round(labour * WELFARE_POSTS_PER_WORKER))}",
+        f"policies.workshops.industry_jobs={max(1, round(labour * WORKSHOP_JOBS_PER_WORKER))}",
+        *(f"policies.{name}.enabled={json.dumps(bool(c[name]))}" for name in POLICY_SWITCHES),
+        f"simulation.years={YEARS}",
     ]
-    return load_scenario(None, overrides)
+    # always from a file: an override of one entry of a table (care_penalty.out_of_county)
+    # given without a file would leave the table's other entries at 0, not at the baseline's
+    return load_scenario(scenario_file(community), overrides)
 
 
 class ClassroomModel(ResettlementModel):
-    """The model with one keyword argument per control, as Mesa's SolaraViz needs."""
+    """The relocation model with one keyword argument per control of the page.
+
+    `controls` keeps the values it was built with (the page compares them with the
+    controls to tell the class to press Reset); `positions` are the households' fixed
+    drawing positions.
+    """
 
     def __init__(
         self,
-        community: str = "typical",
-        households: int = DEFAULT_HOUSEHOLDS,
-        out_of_county_wage: float = 4549.0,
-        living_cost_outside: float = 1430.0,
-        local_industry_posts: float = 20.0,
-        distance_factor: float = 1.0,
-        care_penalty: float = 3.0,
-        social: float = 2.0,
-        transition_years: int = 1,
-        mixed_allocation: bool = False,
-        public_welfare_jobs: bool = True,
-        subsistence_allowance: bool = True,
-        skills_training: bool = False,
-        workshops: bool = False,
-        labour_export: bool = False,
-        community_services: bool = False,
-        employment_guarantee: bool = False,
-        origin_resources: bool = False,
-        startup_support: bool = False,
-        seed: int | str = 1,
+        community: str = DEFAULTS["community"],
+        households: int = DEFAULTS["households"],
+        seed: int = DEFAULTS["seed"],
+        out_of_county_wage: int = DEFAULTS["out_of_county_wage"],
+        living_cost_outside: int = DEFAULTS["living_cost_outside"],
+        local_wage: int = DEFAULTS["local_wage"],
+        local_industry_posts: int = DEFAULTS["local_industry_posts"],
+        local_services_posts: int = DEFAULTS["local_services_posts"],
+        distance_factor: float = DEFAULTS["distance_factor"],
+        care_penalty: float = DEFAULTS["care_penalty"],
+        social: float = DEFAULTS["social"],
+        inertia: float = DEFAULTS["inertia"],
+        transition_years: int = DEFAULTS["transition_years"],
+        mixed_allocation: bool = DEFAULTS["mixed_allocation"],
+        public_welfare_jobs: bool = DEFAULTS["public_welfare_jobs"],
+        subsistence_allowance: bool = DEFAULTS["subsistence_allowance"],
+        skills_training: bool = DEFAULTS["skills_training"],
+        workshops: bool = DEFAULTS["workshops"],
+        labour_export: bool = DEFAULTS["labour_export"],
+        community_services: bool = DEFAULTS["community_services"],
+        employment_guarantee: bool = DEFAULTS["employment_guarantee"],
+        origin_resources: bool = DEFAULTS["origin_resources"],
+        startup_support: bool = DEFAULTS["startup_support"],
     ) -> None:
-        arguments = dict(locals())  # the controls, exactly as SolaraViz passed them
-        controls = {k: v for k, v in arguments.items() if k not in ("self", "seed", "__class__")}
-        scenario = classroom_scenario(controls)
-        super().__init__(scenario, seed=int(seed))
+        controls = {key: value for key, value in locals().items() if key in DEFAULTS}
+        super().__init__(classroom_scenario(controls), seed=int(seed))
+        self.controls = controls
         self.positions = building_layout(self)
 
 
-def model_params(lang: str) -> dict[str, Any]:
-    """SolaraViz controls, labelled in `lang`: push and pull factors, policies, the seed."""
-    t = TEXT[lang]
-    params: dict[str, Any] = {
-        "community": {"type": "Select", "value": "typical", "values": list(COMMUNITY_CHOICES), "label": t["community"]},
-        "households": {
-            "type": "SliderInt",
-            "value": DEFAULT_HOUSEHOLDS,
-            "min": 300,
-            "max": 1500,
-            "step": 100,
-            "label": t["households"],
-        },
-        "out_of_county_wage": {
-            "type": "SliderInt",
-            "value": 4549,
-            "min": 2000,
-            "max": 9000,
-            "step": 100,
-            "label": t["out_of_county_wage"],
-        },
-        "living_cost_outside": {
-            "type": "SliderInt",
-            "value": 1430,
-            "min": 500,
-            "max": 3500,
-            "step": 50,
-            "label": t["living_cost_outside"],
-        },
-        "local_industry_posts": {
-            "type": "SliderInt",
-            "value": 20,
-            "min": 0,
-            "max": 60,
-            "step": 1,
-            "label": t["local_industry_posts"],
-        },
-        "distance_factor": {
-            "type": "SliderFloat",
-            "value": 1.0,
-            "min": 0.25,
-            "max": 3.0,
-            "step": 0.25,
-            "label": t["distance_factor"],
-        },
-        "care_penalty": {
-            "type": "SliderFloat",
-            "value": 3.0,
-            "min": 0.0,
-            "max": 6.0,
-            "step": 0.5,
-            "label": t["care_penalty"],
-        },
-        "social": {"type": "SliderFloat", "value": 2.0, "min": 0.0, "max": 6.0, "step": 0.5, "label": t["social"]},
-        "transition_years": {
-            "type": "SliderInt",
-            "value": 1,
-            "min": 0,
-            "max": 3,
-            "step": 1,
-            "label": t["transition_years"],
-        },
-        "mixed_allocation": {"type": "Checkbox", "value": False, "label": t["mixed_allocation"]},
-        "public_welfare_jobs": {"type": "Checkbox", "value": True, "label": t["public_welfare_jobs"]},
-        "subsistence_allowance": {"type": "Checkbox", "value": True, "label": t["subsistence_allowance"]},
-    }
-    for name in POLICY_SWITCHES:
-        params[name] = {"type": "Checkbox", "value": False, "label": t[name]}
-    params["seed"] = {"type": "InputText", "value": "1", "label": t["seed"]}
-    return params
-
-
-def explanation(lang: str) -> str:
-    """HTML explaining each control, in `lang` (plain HTML: Solara's Markdown would load a
-    diagram library the page does not need)."""
-    t, e = TEXT[lang], EXPLAIN[lang]
-    items = [
-        (t[key], e[key])
-        for key in (
-            "community",
-            "out_of_county_wage",
-            "living_cost_outside",
-            "local_industry_posts",
-            "distance_factor",
-            "care_penalty",
-            "social",
-            "transition_years",
-            "mixed_allocation",
-        )
-    ]
-    items.append((f"{t['public_welfare_jobs']} ... {t['startup_support']}", e["policies"]))
-    items.append((t["colour_by"], e["colour_by"]))
-    rows = "".join(f"<li><b>{html_escape(name)}</b>: {html_escape(what)}</li>" for name, what in items)
-    return f"<h3>{html_escape(t['explain_title'])}</h3><ul>{rows}</ul>"
-
-
 def building_layout(model: ResettlementModel) -> np.ndarray:
-    """Fixed drawing positions: buildings on a grid, households on a small grid inside each.
+    """Fixed drawing positions (integers): buildings on a grid, households on a small grid
+    inside each, in household order.
 
-    Deterministic (no random numbers), so the picture is the same in every session for a
-    given seed and only colours and sizes change as the model runs.
+    No random numbers and no force-directed layout: the same for a given seed in every
+    session, computed once per model in well under a millisecond, and only colours and
+    sizes change as the model runs.
     """
     pop = model.pop
     building = model.social.building if model.social is not None else pop.village
@@ -369,15 +480,15 @@ def building_layout(model: ResettlementModel) -> np.ndarray:
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_building)) + 1]
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
     per_row = int(np.ceil(np.sqrt(np.bincount(building).max())))
-    n_buildings = int(building.max()) + 1
-    grid = int(np.ceil(np.sqrt(n_buildings)))
-    positions = np.zeros((pop.n_households, 2))
-    b = sorted_building
+    grid = int(np.ceil(np.sqrt(int(building.max()) + 1)))
+    positions = np.zeros((pop.n_households, 2), dtype=np.int64)
+    b = sorted_building.astype(np.int64)
     positions[order, 0] = (b % grid) * (per_row + 2) + rank % per_row
     positions[order, 1] = (b // grid) * (per_row + 2) + rank // per_row
     return positions
 
 
+# ------------------------------------------------------------------------ charts
 CHARTS = (
     ("place", (("share_local", "local", "#3182bd"), ("share_out_of_county", "out_of_county", "#d62728")), (0.0, 1.0)),
     (
@@ -390,11 +501,25 @@ CHARTS = (
         ),
         (0.0, 1.0),
     ),
-    ("income", (("income_per_capita_mean", "income_line", "#2c7fb8"),), None),
+    ("income", (("income_per_capita_mean", "income_line", "#2c7fb8"),), (0.0, None)),
     ("poverty", (("poverty_rate", "poverty_line", "#de2d26"),), (0.0, None)),
     ("integration", (("integration_index", "integration_line", "#756bb1"),), (0.0, 1.0)),
     ("returned", (("returned_households", "returned_line", "#636363"),), (0.0, None)),
 )
+CHART_COLUMNS = ("month", *(column for _, lines, _ in CHARTS for column, _, _ in lines))
+
+History = dict[str, np.ndarray]
+
+
+def history(model: ResettlementModel) -> History:
+    """The monthly series the charts draw, read from the DataCollector (no DataFrame)."""
+    data = model.datacollector.model_vars
+    return {column: np.asarray(data.get(column, ()), dtype=float) for column in CHART_COLUMNS}
+
+
+def html_escape(text_: str) -> str:
+    """Escape text for SVG/HTML."""
+    return text_.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _fmt(value: float) -> str:
@@ -403,45 +528,67 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
 
 
+def _points(x: np.ndarray, y: np.ndarray) -> str:
+    keep = np.isfinite(y)
+    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x[keep], y[keep], strict=True))
+
+
 def svg_chart(
     title: str,
     month: np.ndarray,
     series: list[tuple[str, np.ndarray, str]],
     limits: tuple[float | None, float | None] | None,
-    width: int = 330,
-    height: int = 190,
+    previous: tuple[np.ndarray, list[np.ndarray]] | None = None,
+    width: int = 280,
+    height: int = 172,
 ) -> str:
-    """A small line chart as inline SVG: drawn by the browser, so no plotting library,
-    no image encoding, and no JavaScript asset is needed; a redraw costs well under 1 ms."""
-    left, right, top, bottom = 46, 8, 22, 38
+    """A small line chart as inline SVG; `previous` (months, one array per series) is drawn
+    dashed beneath. A redraw costs well under a millisecond."""
+    left, right, top, bottom = 46, 8, 20, 38
     w, h = width - left - right, height - top - bottom
-    values = np.concatenate([y for _, y, _ in series]) if series and len(month) else np.zeros(1)
-    lo = limits[0] if limits and limits[0] is not None else float(np.nanmin(values))
-    hi = limits[1] if limits and limits[1] is not None else float(np.nanmax(values))
-    if not np.isfinite(lo) or not np.isfinite(hi) or hi <= lo:
-        lo, hi = (lo if np.isfinite(lo) else 0.0), (lo if np.isfinite(lo) else 0.0) + 1.0
-    x_max = max(int(month[-1]) if len(month) else 1, 12)
+    arrays = [y for _, y, _ in series] + (list(previous[1]) if previous else [])
+    values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
+    if not values.size:
+        values = np.zeros(1)
+    lo = limits[0] if limits and limits[0] is not None else float(values.min())
+    hi = limits[1] if limits and limits[1] is not None else float(values.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    last = [int(month[-1])] if len(month) else []
+    if previous is not None and len(previous[0]):
+        last.append(int(previous[0][-1]))
+    x_max = max([12, *last])
 
-    def sx(x):
+    def sx(x: np.ndarray) -> np.ndarray:
         return left + w * (np.asarray(x, dtype=float) - 1) / max(x_max - 1, 1)
 
-    def sy(y):
+    def sy(y: np.ndarray) -> np.ndarray:
         return top + h * (1 - (np.asarray(y, dtype=float) - lo) / (hi - lo))
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="chart">',
-        f'<text x="{left}" y="14" font-size="12" font-weight="bold">{html_escape(title)}</text>',
+        f'<text x="{left}" y="13" font-size="12" font-weight="bold">{html_escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#bbb"/>',
     ]
     for frac in (0.0, 0.5, 1.0):
         y = lo + frac * (hi - lo)
         parts.append(f'<text x="{left - 4}" y="{sy(y) + 4:.1f}" font-size="10" text-anchor="end">{_fmt(y)}</text>')
-    for m in range(12, x_max + 1, 12 if x_max <= 60 else 24):
-        parts.append(f'<text x="{sx(m):.1f}" y="{top + h + 13}" font-size="10" text-anchor="middle">{m}</text>')
+    tick = 6 if x_max <= 36 else 12 if x_max <= 72 else 24
+    for m in range(tick, x_max + 1, tick):
+        parts.append(f'<text x="{sx(m):.1f}" y="{top + h + 12}" font-size="10" text-anchor="middle">{m}</text>')
+    if previous is not None:
+        for (_, _, colour), y in zip(series, previous[1], strict=True):
+            if len(previous[0]):
+                parts.append(
+                    f'<polyline class="previous" fill="none" stroke="{colour}" stroke-width="1.2" '
+                    f'stroke-dasharray="4 3" opacity="0.6" points="{_points(sx(previous[0]), sy(y))}"/>'
+                )
     for i, (label, y, colour) in enumerate(series):
         if len(month):
-            points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(sx(month), sy(y), strict=True))
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{points}"/>')
+            parts.append(
+                f'<polyline class="current" fill="none" stroke="{colour}" stroke-width="1.8" '
+                f'points="{_points(sx(month), sy(y))}"/>'
+            )
         lx = left + (i % 2) * (w // 2)
         ly = height - 14 + (i // 2) * 11 - (0 if len(series) <= 2 else 6)
         parts.append(f'<rect x="{lx}" y="{ly - 7}" width="10" height="3" fill="{colour}"/>')
@@ -450,68 +597,74 @@ def svg_chart(
     return "".join(parts)
 
 
-def html_escape(text_: str) -> str:
-    """Escape text for SVG/HTML."""
-    return text_.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def charts_html(model: ResettlementModel, lang: str) -> str:
-    """The live charts of the page (employment by place and sector, income, poverty,
-    integration, households gone back) as one HTML block of inline SVG."""
+def charts_html(model: ResettlementModel, lang: str, previous: History | None = None) -> str:
+    """The live charts (employment by place and by sector, income, poverty, integration,
+    households gone back) as one block of inline SVG; `previous` is the run before the
+    last Reset, drawn dashed. `data-month` tells tests and benchmarks which month is shown."""
     t = TEXT[lang]
-    df = model.datacollector.get_model_vars_dataframe()
-    month = df["month"].to_numpy() if len(df) else np.zeros(0)
+    now = history(model)
     charts = []
     for key, lines, limits in CHARTS:
-        series = [
-            (t[label], df[column].to_numpy(dtype=float), colour) for column, label, colour in lines if column in df
-        ]
-        if series or not len(df):
-            charts.append(svg_chart(t[key], month, series, limits))
-    return '<div style="display:flex;flex-wrap:wrap;gap:6px">' + "".join(charts) + "</div>"
+        series = [(t[label], now[column], colour) for column, label, colour in lines]
+        before = (previous["month"], [previous[column] for column, _, _ in lines]) if previous else None
+        charts.append(svg_chart(t[key], now["month"], series, limits, before))
+    note = f'<div class="chart-note">{html_escape(t["previous"])}</div>' if previous else ""
+    return (
+        f'<div class="live-charts" data-month="{model.steps}" style="display:flex;flex-wrap:wrap;gap:4px">'
+        + "".join(charts)
+        + f"</div>{note}"
+    )
 
 
-def network_figure(model: ResettlementModel, colour_by: str = "work") -> Figure:
-    """Households at fixed positions (buildings), ties as lines, coloured by main work or
-    origin village, sized by income per person. No text in the image: the page labels it
-    in the chosen language."""
-    fig = Figure(figsize=(5.2, 5.2), dpi=72)
-    ax = fig.add_axes((0, 0, 1, 1))
+# ------------------------------------------------------------------------ network view
+def main_work(model: ResettlementModel) -> np.ndarray:
+    """Each household's main work this month (option index; not working if no labour)."""
+    counts = household_option_counts(model.pop, model.labour)
+    return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), int(Option.NOT_WORKING))
+
+
+def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: float = 0.5) -> str:
+    """Households at their fixed positions (`building_layout`), ties of at least
+    `min_strength` as lines, households coloured by main work or origin village and sized
+    by income per person; those gone back are left out. No text inside: the page labels
+    it in the chosen language."""
     pos = model.positions
-    present = np.ones(model.pop.n_households, dtype=bool)
+    n = model.pop.n_households
+    present = np.ones(n, dtype=bool)
+    parts = []
     if model.social is not None:
         present = ~model.social.returned
         net = model.social.network
-        keep = present[net.src] & present[net.dst] & (net.strength > 0.5)
-        segments = np.stack([pos[net.src[keep]], pos[net.dst[keep]]], axis=1)
-        ax.add_collection(LineCollection(segments, colors="#999999", linewidths=0.2, alpha=0.35, zorder=1))
+        keep = present[net.src] & present[net.dst] & (net.strength >= min_strength)
+        a, b = pos[net.src[keep]], pos[net.dst[keep]]
+        path = "".join(
+            f"M{x1} {y1}L{x2} {y2}" for x1, y1, x2, y2 in zip(a[:, 0], a[:, 1], b[:, 0], b[:, 1], strict=True)
+        )
+        parts.append(f'<path d="{path}" stroke="#888" stroke-width="0.06" stroke-opacity="0.35" fill="none"/>')
     income = model.income_per_capita
-    size = 4 + 40 * np.clip(income / max(float(np.percentile(income, 95)), 1.0), 0, 1.5)
+    ratio = np.clip(income / max(float(np.percentile(income, 95)), 1.0), 0.0, 1.5)
+    radius = 0.5 * np.sqrt((0.1 + ratio) / 1.6)
     if colour_by == "origin":
-        colours = matplotlib.colormaps["tab20"](model.pop.village % 20)
+        group = model.pop.village % len(ORIGIN_PALETTE)
+        palette = ORIGIN_PALETTE
     else:
-        counts = household_option_counts(model.pop, model.labour)
-        main = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), Option.NOT_WORKING)
-        palette = np.array([matplotlib.colors.to_rgba(WORK_COLOURS[name]) for name in OPTION_NAMES])
-        colours = palette[main]
-    ax.scatter(pos[present, 0], pos[present, 1], s=size[present], c=colours[present], lw=0, zorder=2)
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.axis("off")
-    return fig
-
-
-def status_line(model: ResettlementModel, lang: str) -> str:
-    """One sentence on where the community stands this month."""
-    ind = model.indicators
-    if not model.steps:
-        return TEXT[lang]["ready"]
-    return TEXT[lang]["status"].format(
-        month=model.steps,
-        employed=ind["employment_rate"],
-        out=ind["share_out_of_county"] if ind["share_out_of_county"] == ind["share_out_of_county"] else 0.0,
-        income=ind["income_per_capita_mean"],
-        poor=ind["poverty_rate"],
+        group = main_work(model)
+        palette = tuple(WORK_COLOURS[name] for name in OPTION_NAMES)
+    for g, colour in enumerate(palette):
+        members = np.flatnonzero(present & (group == g))
+        if members.size:
+            circles = "".join(
+                f'<circle cx="{x}" cy="{y}" r="{r:.2f}"/>'
+                for x, y, r in zip(pos[members, 0], pos[members, 1], radius[members], strict=True)
+            )
+            parts.append(f'<g fill="{colour}">{circles}</g>')
+    x0, y0 = pos.min(axis=0) - 1
+    x1, y1 = pos.max(axis=0) + 1
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="network" data-month="{model.steps}" '
+        f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0}" width="100%" preserveAspectRatio="xMidYMid meet">'
+        + "".join(parts)
+        + "</svg>"
     )
 
 
@@ -519,10 +672,40 @@ def network_legend_html(lang: str, colour_by: str) -> str:
     """The network view's title and colour key, as HTML in the chosen language."""
     t = TEXT[lang]
     if colour_by == "origin":
-        key = html_escape(t["colour_origin"])
+        key = html_escape(t["villages_note"])
     else:
         key = " ".join(
             f'<span style="color:{colour}">&#9679;</span>&nbsp;{html_escape(t[name])}'
             for name, colour in WORK_COLOURS.items()
         )
     return f"<div><b>{html_escape(t['network'])}</b><br><small>{key}</small></div>"
+
+
+# ------------------------------------------------------------------------ words
+def status_line(model: ResettlementModel, lang: str) -> str:
+    """One sentence on where the community stands this month."""
+    if not model.steps:
+        return TEXT[lang]["ready"]
+    ind = model.indicators
+    out = ind["share_out_of_county"]
+    return TEXT[lang]["status"].format(
+        month=model.steps,
+        employed=ind["employment_rate"],
+        out=out if np.isfinite(out) else 0.0,
+        income=ind["income_per_capita_mean"],
+        poor=ind["poverty_rate"],
+    )
+
+
+def explanation(lang: str) -> str:
+    """HTML explaining every control (the push or pull it stands for), in `lang`. Plain
+    HTML: Solara's Markdown would load a diagram library the page does not need."""
+    t, e = TEXT[lang], EXPLAIN[lang]
+    sections = []
+    for group in ("setting", "factors", "policies"):
+        rows = "".join(
+            f"<li><b>{html_escape(t[c.key])}</b>: {html_escape(e[c.key])}</li>" for c in CONTROLS if c.group == group
+        )
+        sections.append(f"<h4>{html_escape(t[group])}</h4><ul>{rows}</ul>")
+    sections.append(f"<ul><li><b>{html_escape(t['colour_by'])}</b>: {html_escape(e['colour_by'])}</li></ul>")
+    return f"<h3>{html_escape(t['explain_title'])}</h3><p>{html_escape(e['how'])}</p>" + "".join(sections)

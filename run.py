@@ -56,6 +56,18 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def read_start(path: Path) -> dict[str, Any]:
+    """A saved calibration (calibration.json) to start from, checked for what is needed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"{path}: cannot read a calibration record ({exc})")
+    for key in ("shared", "per_community"):
+        if not isinstance(data.get(key), dict):
+            fail(f"{path}: key `{key}` missing or not a table; expected a calibration.json written by `calibrate`")
+    return data
+
+
 def _format(value: Any) -> str:
     if isinstance(value, float):
         if value != value:
@@ -346,10 +358,19 @@ def sensitivity(
 
 @app.command()
 def calibrate(
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds of (each community, then the shared parameters).")] = 3,
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds averaged in each evaluation (common random numbers).")] = 2,
+    rounds: Annotated[
+        int, typer.Option(min=0, help="Rounds of local refinement after the grid (each community, then shared).")
+    ] = 2,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds averaged in each evaluation (common random numbers).")] = 3,
     community_evals: Annotated[int, typer.Option(min=5, help="Simulations per community fit per round.")] = 60,
     refit_evals: Annotated[int, typer.Option(min=3, help="Simulations per community re-fit for a shared trial.")] = 15,
+    grid_evals: Annotated[
+        int, typer.Option(min=3, help="Simulations per community fit at each grid point of the shared parameters.")
+    ] = 30,
+    start: Annotated[
+        Path | None,
+        typer.Option(help="A calibration.json to start from (e.g. scenarios/calibrated/calibration.json)."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Directory for the calibrated files (default scenarios/calibrated).")
@@ -366,16 +387,23 @@ def calibrate(
         seeds=tuple(range(1, seeds + 1)),
         community_evals=community_evals,
         refit_evals=refit_evals,
+        grid_evals=grid_evals,
+        start=read_start(start) if start is not None else None,
         workers=workers,
         on_stage=lambda message: err_console.print(message),
     )
     written = write_calibrated(result, out or CALIBRATED_DIR)
-    table = Table(title=f"Calibration: loss (pp^2) per community, total {result.total_loss:.1f}", header_style="bold")
+    table = Table(
+        title=f"Calibration: loss (pp^2) per community, total {result.total_loss:.1f} "
+        f"(pooled employment rate term {result.employment_loss:.1f})",
+        header_style="bold",
+    )
     for column in (
         "community",
         "loss",
         *result.per_community[next(iter(result.per_community))],
         "out-of-county industry",
+        "employment rate",
     ):
         table.add_column(column.split(".")[-1], justify="left" if column == "community" else "right")
     for community, params in result.per_community.items():
@@ -384,6 +412,7 @@ def calibrate(
             f"{result.loss[community]:.1f}",
             *(f"{v:.3g}" for v in params.values()),
             f"{result.out_industry[community]:.2f}",
+            f"{result.employment.get(community, float('nan')):.3f}",
         )
     console.print(table)
     console.print("Shared: " + ", ".join(f"{k} = {v:.3f}" for k, v in result.shared.items()))
@@ -443,7 +472,9 @@ def validate(
         income = row.indicator == "income_per_capita_mean"
         fmt = (lambda v: f"{v:,.0f}") if income else (lambda v: f"{100 * v:.1f}")
         mark = "" if pd.isna(row.within) else (" ok" if row.within else " MISS")
-        target = "out of sample" if income else ("not fitted" if pd.isna(row.target) else f"±{100 * row.target:.0f} pp")
+        target = (
+            "out of sample" if income else ("pooled only" if pd.isna(row.target) else f"±{100 * row.target:.0f} pp")
+        )
         table.add_row(
             row.community,
             row.indicator,
@@ -453,7 +484,10 @@ def validate(
             target,
         )
     console.print(table)
-    pooled = Table(title="All six pooled (weighted by employed workers)", header_style="bold")
+    pooled = Table(
+        title="All six pooled (shares weighted by employed workers, employment rate by labour force)",
+        header_style="bold",
+    )
     for column in ("indicator", "simulated %", "observed %", "error pp"):
         pooled.add_column(column, justify="left" if column == "indicator" else "right")
     for row in result.pooled.itertuples():

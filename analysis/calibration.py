@@ -10,9 +10,11 @@ is set per community by least squares after each simulation instead of being sea
 
 Loss (percentage points squared): for each community the squared differences between
 simulated and observed shares of employed workers in agriculture, industry, services,
-part-time farming, and out-of-county work, summed over communities. Simulated shares are
-means over fixed seeds (common random numbers, so the loss is a deterministic function of
-the parameters). Income after relocation is not used: it is the out-of-sample check.
+part-time farming, and out-of-county work, summed over communities; plus, when choosing
+the shared constants, the squared difference of the pooled employment rate (see
+`employment_loss`). Simulated shares are means over fixed seeds (common random numbers,
+so the loss is a deterministic function of the parameters). Income after relocation is
+not used: it is the out-of-sample check.
 """
 
 from __future__ import annotations
@@ -190,11 +192,33 @@ class CalibrationResult:
     loss: dict[str, float]
     seeds: tuple[int, ...]
     history: list[dict[str, Any]] = field(default_factory=list)
+    employment: dict[str, float] = field(default_factory=dict)  # simulated employment rate per community
+
+    @property
+    def employment_loss(self) -> float:
+        """The pooled employment-rate term of the loss (0 if not recorded)."""
+        return employment_loss(self.employment) if self.employment else 0.0
 
     @property
     def total_loss(self) -> float:
-        """Sum over communities, percentage points squared."""
-        return float(sum(self.loss.values()))
+        """Share losses summed over communities plus the pooled employment term, pp squared."""
+        return float(sum(self.loss.values())) + self.employment_loss
+
+
+def employment_loss(employment: dict[str, float]) -> float:
+    """(100 x (simulated - observed) pooled employment rate)^2 over the given communities,
+    pooled by the survey's labour force (observed rates capped at 1, as in `observed`).
+
+    The shares alone leave one direction open: a stronger taste for leaving the county
+    with more local posts to hold workers back gives the same shares as a weaker one with
+    fewer posts, but more people in work. The survey's employment rate tells them apart;
+    it enters only the choice of the shared constants (one pooled term), so each
+    community's rate remains a check.
+    """
+    obs = observed().loc[list(employment)]
+    weight = obs["relocated_labour_force"] / obs["relocated_labour_force"].sum()
+    simulated = float(sum(weight[c] * rate for c, rate in employment.items()))
+    return (100 * (simulated - float((weight * obs["employment_rate"]).sum()))) ** 2
 
 
 def _to_unit(values: dict[str, float], bounds: dict[str, tuple[float, float]]) -> np.ndarray:
@@ -221,15 +245,16 @@ def initial_guess(community: str, base: dict[str, Any]) -> dict[str, float]:
 def fit_community(
     community: str, shared: dict[str, float], start: dict[str, float], seeds: tuple[int, ...], max_evals: int
 ) -> tuple[dict[str, float], float, float]:
-    """Nelder-Mead over one community's parameters (scaled to [0, 1]); returns (params, loss, q)."""
-    cache: dict[tuple[float, ...], tuple[float, float]] = {}
+    """Nelder-Mead over one community's parameters (scaled to [0, 1]); returns (params, loss,
+    q, employment rate at the best point)."""
+    cache: dict[tuple[float, ...], tuple[float, float, float]] = {}
 
     def objective(x: np.ndarray) -> float:
         key = tuple(np.round(np.clip(x, 0, 1), 6))
         if key not in cache:
             params = shared | _from_unit(np.array(key), PER_COMMUNITY)
-            loss, q, _ = _evaluate((community, params, seeds))
-            cache[key] = (loss, q)
+            loss, q, sim = _evaluate((community, params, seeds))
+            cache[key] = (loss, q, sim["employment_rate"])
         return cache[key][0]
 
     x0 = _to_unit(start, PER_COMMUNITY)
@@ -241,8 +266,8 @@ def fit_community(
         options={"maxfev": max_evals, "xatol": 0.01, "fatol": 0.5, "initial_simplex": _simplex(x0, 0.15)},
     )
     best = _from_unit(np.clip(result.x, 0, 1), PER_COMMUNITY)
-    loss, q = cache[tuple(np.round(np.clip(result.x, 0, 1), 6))]
-    return best, loss, q
+    loss, q, employment = cache[tuple(np.round(np.clip(result.x, 0, 1), 6))]
+    return best, loss, q, employment
 
 
 def _simplex(x0: np.ndarray, step: float) -> np.ndarray:
@@ -255,29 +280,49 @@ def _simplex(x0: np.ndarray, step: float) -> np.ndarray:
     return np.array(points)
 
 
-def _fit_community_task(args) -> tuple[str, dict[str, float], float, float]:
+def _fit_community_task(args) -> tuple[str, dict[str, float], float, float, float]:
     community, shared, start, seeds, max_evals = args
-    params, loss, q = fit_community(community, shared, start, seeds, max_evals)
-    return community, params, loss, q
+    return community, *fit_community(community, shared, start, seeds, max_evals)
 
 
 def calibrate(
-    rounds: int = 3,
-    seeds: tuple[int, ...] = (1, 2),
+    rounds: int = 2,
+    seeds: tuple[int, ...] = (1, 2, 3),
     community_evals: int = 60,
     refit_evals: int = 15,
     step: float = 0.6,
+    grid_evals: int = 30,
+    start: dict[str, Any] | None = None,
     workers: int = 1,
     communities: tuple[str, ...] = COMMUNITIES,
     on_stage: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
-    """Alternate, `rounds` times: fit each community's parameters given the shared ones
-    (Nelder-Mead, communities in parallel); then move each shared parameter by +/- `step`
-    (halved every round), re-fitting every community briefly (`refit_evals`, warm start)
-    for each trial, and keep a move if it lowers the total loss."""
+    """Fit the shared parameters by a coarse grid, then refine everything locally.
+
+    Grid: for each shared parameter in turn, the values `step` and `2 step` either side of
+    the current one (within bounds), each with every community fitted (`grid_evals`
+    simulations, warm start); the best total loss is kept. A grid first, because the
+    shared constants and the per-community parameters partly stand in for each other
+    (the farming constant and the land kept both make farming attractive): a short re-fit
+    after a small move cannot tell a better constant from a worse one.
+
+    Then, `rounds` times: fit each community's parameters given the shared ones
+    (Nelder-Mead, communities in parallel); then move each shared parameter by +/- half
+    the previous step, re-fitting every community briefly (`refit_evals`, warm start) for
+    each trial, and keep a move if it lowers the total loss.
+
+    `start`: a saved fit (the contents of a calibration.json) to start from instead of the
+    baseline's shared values and guesses from the observed shares; the search is local,
+    so a good start matters (docs/FIT.md).
+    """
     base = resolve_extends(SCENARIO_DIR / "baseline.toml")
     shared = {k: float(_get(base, k)) for k in SHARED}
     per_community = {c: initial_guess(c, base) for c in communities}
+    if start is not None:
+        shared |= {k: float(v) for k, v in start["shared"].items() if k in SHARED}
+        for c in communities:
+            saved = start["per_community"].get(c, {})
+            per_community[c] |= {k: float(np.clip(saved[k], *PER_COMMUNITY[k])) for k in PER_COMMUNITY if k in saved}
     loss: dict[str, float] = {}
     out_industry: dict[str, float] = {}
     history: list[dict[str, Any]] = []
@@ -285,36 +330,69 @@ def calibrate(
 
     def fit_all(values: dict[str, float], starts: dict[str, dict[str, float]], evals: int, pool) -> tuple:
         tasks = [(c, values, starts[c], seeds, evals) for c in communities]
-        fitted, losses, qs = {}, {}, {}
-        for community, params, value, q in pool.map(_fit_community_task, tasks):
-            fitted[community], losses[community], qs[community] = params, value, q
-        return fitted, losses, qs
+        fitted, losses, qs, rates = {}, {}, {}, {}
+        for community, params, value, q, rate in pool.map(_fit_community_task, tasks):
+            fitted[community], losses[community], qs[community], rates[community] = params, value, q, rate
+        return fitted, losses, qs, rates
+
+    def total(losses: dict[str, float], rates: dict[str, float]) -> float:
+        return sum(losses.values()) + employment_loss(rates)
+
+    def record(stage: str, r: int, losses: dict[str, float], rates: dict[str, float], values: dict[str, float]):
+        history.append(
+            {
+                "round": r,
+                "stage": stage,
+                "loss": dict(losses),
+                "employment_loss": employment_loss(rates),
+                "shared": dict(values),
+            }
+        )
 
     def say(message: str) -> None:
         if on_stage:
             on_stage(message)
 
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        origin = "the start's" if start is not None else "the baseline's"
+        say(f"grid: fitting each community at {origin} shared values ({grid_evals} simulations each)")
+        per_community, loss, out_industry, rates = fit_all(shared, per_community, grid_evals, pool)
+        record("grid", 0, loss, rates, shared)
+        say(f"  total loss {total(loss, rates):.1f} (employment {employment_loss(rates):.1f})")
+        for key, (lo, hi) in SHARED.items():
+            start = per_community
+            for k in (-2, -1, 1, 2):
+                trial = shared[key] + k * step
+                if not lo <= trial <= hi:
+                    continue
+                values = shared | {key: trial}
+                fitted, losses, qs, trial_rates = fit_all(values, start, grid_evals, pool)
+                record("grid", 0, losses, trial_rates, values)
+                say(f"  {key} = {trial:.2f}: total loss {total(losses, trial_rates):.1f}")
+                if total(losses, trial_rates) < total(loss, rates):
+                    shared, per_community, loss, out_industry, rates = values, fitted, losses, qs, trial_rates
+            say(f"  {key} -> {shared[key]:.2f}")
         for r in range(rounds):
             say(f"round {r + 1}/{rounds}: fitting each community's labour demand and land")
-            per_community, loss, out_industry = fit_all(shared, per_community, community_evals, pool)
-            history.append({"round": r + 1, "stage": "communities", "loss": dict(loss), "shared": dict(shared)})
-            say(f"round {r + 1}/{rounds}: total loss {sum(loss.values()):.1f}; moving the shared parameters")
-            delta = step / 2**r
+            per_community, loss, out_industry, rates = fit_all(shared, per_community, community_evals, pool)
+            record("communities", r + 1, loss, rates, shared)
+            say(f"round {r + 1}/{rounds}: total loss {total(loss, rates):.1f}; moving the shared parameters")
+            delta = step / 2 ** (r + 1)
             for key, (lo, hi) in SHARED.items():
                 best = None
                 for trial in (shared[key] - delta, shared[key] + delta):
                     if not lo <= trial <= hi:
                         continue
                     values = shared | {key: trial}
-                    fitted, losses, qs = fit_all(values, per_community, refit_evals, pool)
-                    if sum(losses.values()) < sum(loss.values()) and (best is None or sum(losses.values()) < best[0]):
-                        best = (sum(losses.values()), values, fitted, losses, qs)
+                    fitted, losses, qs, trial_rates = fit_all(values, per_community, refit_evals, pool)
+                    value = total(losses, trial_rates)
+                    if value < total(loss, rates) and (best is None or value < best[0]):
+                        best = (value, values, fitted, losses, qs, trial_rates)
                 if best is not None:
-                    _, shared, per_community, loss, out_industry = best
-                    say(f"  {key} -> {shared[key]:.2f}: total loss {sum(loss.values()):.1f}")
-            history.append({"round": r + 1, "stage": "shared", "loss": dict(loss), "shared": dict(shared)})
-    return CalibrationResult(shared, per_community, out_industry, loss, tuple(seeds), history)
+                    _, shared, per_community, loss, out_industry, rates = best
+                    say(f"  {key} -> {shared[key]:.2f}: total loss {total(loss, rates):.1f}")
+            record("shared", r + 1, loss, rates, shared)
+    return CalibrationResult(shared, per_community, out_industry, loss, tuple(seeds), history, rates)
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -376,6 +454,8 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
         "per_community": result.per_community,
         "out_of_county_industry_share": result.out_industry,
         "loss": result.loss,
+        "employment_rate": result.employment,
+        "employment_loss": result.employment_loss,
         "total_loss": result.total_loss,
         "seeds": list(result.seeds),
         "bounds": {k: list(v) for k, v in {**PER_COMMUNITY, **SHARED}.items()},

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +21,10 @@ from analysis.calibration import (
     CalibrationResult,
     _evaluate,
     best_out_industry,
+    calibrate,
     community_data,
     community_loss,
+    employment_loss,
     fit_community,
     observed,
     predicted_shares,
@@ -27,6 +32,8 @@ from analysis.calibration import (
 )
 from scenarios import load_scenario
 from scenarios.loader import validate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_observed_survey_figures():
@@ -90,11 +97,11 @@ def test_fitting_a_community_lowers_its_loss():
     }
     shared = {"choice.constant.out_of_county": 0.3, "choice.constant.farming_origin": 2.1}
     before, _, _ = _evaluate(("liujiang_xingliu", shared | start, (1,)))
-    params, after, q = fit_community("liujiang_xingliu", shared, start, (1,), max_evals=12)
+    params, after, q, employment = fit_community("liujiang_xingliu", shared, start, (1,), max_evals=12)
     assert after < before
     for key, (lo, hi) in PER_COMMUNITY.items():
         assert lo <= params[key] <= hi
-    assert 0 <= q <= 1
+    assert 0 <= q <= 1 and 0.5 < employment <= 1
 
 
 def test_calibrated_files_are_complete_and_load():
@@ -130,3 +137,58 @@ def test_calibrated_files_written_elsewhere_still_load(tmp_path):
     there = load_scenario(CALIBRATED_DIR / "huanjiang_chengxi.toml")
     assert here.extends != there.extends  # each a path from its own folder to the baseline
     assert here.model_dump(exclude={"extends"}) == there.model_dump(exclude={"extends"})
+
+
+def test_calibrate_grid_then_refine_never_raises_the_loss():
+    """A tiny calibration of the smallest community: the grid and the refinement only
+    keep moves that lower the total loss, and every value stays in its bounds."""
+    result = calibrate(
+        rounds=1, seeds=(1,), community_evals=6, refit_evals=3, grid_evals=4, communities=("liujiang_xingliu",)
+    )
+    stages = [h["stage"] for h in result.history]
+    assert stages[0] == "grid" and stages[-1] == "shared" and "communities" in stages
+    first = sum(result.history[0]["loss"].values()) + result.history[0]["employment_loss"]
+    assert result.total_loss <= first
+    assert result.total_loss == pytest.approx(sum(result.loss.values()) + employment_loss(result.employment))
+    grid_totals = [sum(h["loss"].values()) for h in result.history if h["stage"] == "grid"]
+    assert len(grid_totals) >= 5  # the start and at least four trial values
+    for key, (lo, hi) in SHARED.items():
+        assert lo <= result.shared[key] <= hi
+    for key, (lo, hi) in PER_COMMUNITY.items():
+        assert lo <= result.per_community["liujiang_xingliu"][key] <= hi
+
+
+def test_employment_loss_pools_by_labour_force():
+    obs = observed()
+    exact = {c: float(obs.loc[c, "employment_rate"]) for c in COMMUNITIES}
+    assert employment_loss(exact) == pytest.approx(0.0)
+    # every community 2 points above the survey: the pooled rate is 2 points above too
+    assert employment_loss({c: r + 0.02 for c, r in exact.items()}) == pytest.approx(4.0)
+    # one small community off by 10 points moves the pooled rate by its labour-force weight
+    weight = (
+        obs.loc["liujiang_xingliu", "relocated_labour_force"]
+        / obs.loc[list(COMMUNITIES), "relocated_labour_force"].sum()
+    )
+    off = exact | {"liujiang_xingliu": exact["liujiang_xingliu"] - 0.10}
+    assert employment_loss(off) == pytest.approx((10 * weight) ** 2)
+
+
+def test_calibrate_starts_from_a_saved_fit():
+    record = json.loads((CALIBRATED_DIR / "calibration.json").read_text())
+    result = calibrate(rounds=0, seeds=(1,), grid_evals=3, start=record, communities=("liujiang_xingliu",))
+    assert result.history[0]["shared"] == {k: pytest.approx(v) for k, v in record["shared"].items()}
+    assert [h["stage"] for h in result.history] == ["grid"] * len(result.history)
+    assert result.total_loss <= sum(result.history[0]["loss"].values()) + result.history[0]["employment_loss"]
+
+
+def test_calibrate_command_rejects_a_bad_start(tmp_path):
+    bad = tmp_path / "start.json"
+    bad.write_text('{"shared": {"choice.constant.out_of_county": 0.3}}', encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "calibrate", "--start", str(bad), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert "start.json" in completed.stderr and "per_community" in completed.stderr
+    assert not (tmp_path / "out").exists()

@@ -41,7 +41,11 @@ def test_pooled_and_facts(result):
         "share_services",
         "share_part_time",
         "share_out_of_county",
+        "employment_rate",
     }
+    employment = result.pooled.set_index("indicator").loc["employment_rate"]
+    assert employment["observed"] == pytest.approx(29_499 / 32_594, abs=0.001)  # capped workers / labour force
+    assert 0.7 < employment["simulated"] < 1.0
     assert result.pooled.set_index("indicator").loc["share_agriculture", "observed"] == pytest.approx(0.096)
     assert len(result.facts) == 3 and all(isinstance(f["passed"], bool) for f in result.facts)
     facts = {f["fact"].split(":")[0]: f for f in result.facts}

@@ -359,14 +359,11 @@ def calibrate(
         per_community, loss, out_industry, rates = fit_all(shared, per_community, grid_evals, pool)
         record("grid", 0, loss, rates, shared)
         say(f"  total loss {total(loss, rates):.1f} (employment {employment_loss(rates):.1f})")
-        for key, (lo, hi) in SHARED.items():
-            start = per_community
-            for k in (-2, -1, 1, 2):
-                trial = shared[key] + k * step
-                if not lo <= trial <= hi:
-                    continue
+        for key, bounds in SHARED.items():
+            warm = per_community  # every trial starts from the fit at the grid's centre
+            for trial in grid_values(shared[key], step, bounds):
                 values = shared | {key: trial}
-                fitted, losses, qs, trial_rates = fit_all(values, start, grid_evals, pool)
+                fitted, losses, qs, trial_rates = fit_all(values, warm, grid_evals, pool)
                 record("grid", 0, losses, trial_rates, values)
                 say(f"  {key} = {trial:.2f}: total loss {total(losses, trial_rates):.1f}")
                 if total(losses, trial_rates) < total(loss, rates):
@@ -393,6 +390,14 @@ def calibrate(
                     say(f"  {key} -> {shared[key]:.2f}: total loss {total(loss, rates):.1f}")
             record("shared", r + 1, loss, rates, shared)
     return CalibrationResult(shared, per_community, out_industry, loss, tuple(seeds), history, rates)
+
+
+def grid_values(centre: float, step: float, bounds: tuple[float, float]) -> list[float]:
+    """The grid's trial values for one shared constant: `centre` +/- `step` and +/- 2 `step`,
+    those within `bounds`. Fixed before the trials run, so the grid stays centred on the
+    starting value even when a trial is kept."""
+    lo, hi = bounds
+    return [centre + k * step for k in (-2, -1, 1, 2) if lo <= centre + k * step <= hi]
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:

@@ -26,6 +26,7 @@ from analysis.calibration import (
     community_loss,
     employment_loss,
     fit_community,
+    grid_values,
     observed,
     predicted_shares,
     write_calibrated,
@@ -150,12 +151,22 @@ def test_calibrate_grid_then_refine_never_raises_the_loss():
     first = sum(result.history[0]["loss"].values()) + result.history[0]["employment_loss"]
     assert result.total_loss <= first
     assert result.total_loss == pytest.approx(sum(result.loss.values()) + employment_loss(result.employment))
-    grid_totals = [sum(h["loss"].values()) for h in result.history if h["stage"] == "grid"]
-    assert len(grid_totals) >= 5  # the start and at least four trial values
+    grid = [h["shared"] for h in result.history if h["stage"] == "grid"]
+    assert len(grid) >= 5  # the start and at least four trial values
+    for key, bounds in SHARED.items():  # each constant's trials are centred on its start
+        start = grid[0][key]
+        assert {round(g[key], 9) for g in grid} == {round(v, 9) for v in [start, *grid_values(start, 0.6, bounds)]}
     for key, (lo, hi) in SHARED.items():
         assert lo <= result.shared[key] <= hi
     for key, (lo, hi) in PER_COMMUNITY.items():
         assert lo <= result.per_community["liujiang_xingliu"][key] <= hi
+
+
+def test_grid_values_are_centred_and_bounded():
+    assert grid_values(0.3, 0.6, (-2, 3)) == pytest.approx([-0.9, -0.3, 0.9, 1.5])
+    assert grid_values(1.5, 0.6, (0, 5)) == pytest.approx([0.3, 0.9, 2.1, 2.7])
+    assert grid_values(0.2, 0.6, (0, 5)) == pytest.approx([0.8, 1.4])  # below 0 left out
+    assert grid_values(4.0, 0.6, (0, 5)) == pytest.approx([2.8, 3.4, 4.6])
 
 
 def test_employment_loss_pools_by_labour_force():

@@ -215,10 +215,16 @@ def employment_loss(employment: dict[str, float]) -> float:
     it enters only the choice of the shared constants (one pooled term), so each
     community's rate remains a check.
     """
-    obs = observed().loc[list(employment)]
-    weight = obs["relocated_labour_force"] / obs["relocated_labour_force"].sum()
-    simulated = float(sum(weight[c] * rate for c, rate in employment.items()))
-    return (100 * (simulated - float((weight * obs["employment_rate"]).sum()))) ** 2
+    obs = observed()
+    target = pooled_employment_rate({c: float(obs.loc[c, "employment_rate"]) for c in employment}, obs)
+    return (100 * (pooled_employment_rate(employment, obs) - target)) ** 2
+
+
+def pooled_employment_rate(rates: dict[str, float], obs: pd.DataFrame) -> float:
+    """Employment rates of several communities pooled by the survey's labour force (`obs`
+    from `observed`): the one way calibration and validation pool them."""
+    force = obs.loc[list(rates), "relocated_labour_force"]
+    return float(sum(force[c] * rate for c, rate in rates.items()) / force.sum())
 
 
 def _to_unit(values: dict[str, float], bounds: dict[str, tuple[float, float]]) -> np.ndarray:
@@ -419,7 +425,8 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
             f"# {community}: calibrated to the 2020 survey by `python run.py calibrate` (analysis/calibration.py).",
             f"# Loss {result.loss[community]:.2f} (percentage points squared, five shares), seeds {list(result.seeds)}.",
             "# Fitted per community: local posts per 100 workers, the part-time farming constant, land kept at",
-            "# the origin, and the sector of out-of-county jobs; shared by all six: the taste constants below.",
+            "# the origin, and the sector of out-of-county jobs; shared by all six: the taste constants below,",
+            "# chosen by the six share losses plus the pooled employment rate (docs/FIT.md).",
             f"# Bounds: {bounds}.",
             "# Income after relocation was not used: it is the out-of-sample check (run.py validate).",
             f'extends = "{Path(os.path.relpath(SCENARIO_DIR / "baseline.toml", directory.resolve())).as_posix()}"',

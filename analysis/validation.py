@@ -19,7 +19,7 @@ import pandas as pd
 
 from scenarios import load_scenario
 
-from .calibration import CALIBRATED_DIR, COMMUNITIES, SECTOR_KEYS, observed
+from .calibration import CALIBRATED_DIR, COMMUNITIES, SECTOR_KEYS, observed, pooled_employment_rate
 from .compare import mean_ci, run_experiment
 
 VALIDATED = (*SECTOR_KEYS, "share_local", "share_out_of_county", "employment_rate", "income_per_capita_mean")
@@ -129,10 +129,7 @@ def pooled_shares(finals: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     workers, the employment rate by the labour force (observed: capped rates weighted by
     the survey's labour force, as the calibration pools it)."""
     rows = []
-    six = obs.loc[list(COMMUNITIES)]
-    observed_employment = float(
-        (six["employment_rate"] * six["relocated_labour_force"]).sum() / six["relocated_labour_force"].sum()
-    )
+    observed_employment = pooled_employment_rate(obs.loc[list(COMMUNITIES), "employment_rate"].to_dict(), obs)
     for key in (*SECTOR_KEYS, "share_out_of_county", "employment_rate"):
         weight = "labour_force" if key == "employment_rate" else "employed"
         per_replicate = finals.groupby("replicate").apply(

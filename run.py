@@ -17,36 +17,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from analysis import json_safe, run_scenario
-from scenarios import ScenarioError, catalogue, load_scenario
-from simulation.indicators import SHARE_KEYS
+from scenarios import ScenarioError, catalogue, load_scenario, override, parse_set
+from simulation.indicators import INDICATORS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(width=None if sys.stdout.isatty() else 150)  # wide tables in logs and pipes
 err_console = Console(stderr=True)
 
-SUMMARY_KEYS = (
-    "labour_force",
-    "employed",
-    *SHARE_KEYS,
-    "income_per_capita_mean",
-    "income_per_capita_median",
-    "poverty_rate",
-    "zero_employment_households",
-    "zero_employment_share",
-    "out_of_county_workers",
-    "return_migrants_cumulative",
-    "mean_degree",
-    "cross_origin_tie_share",
-    "local_resident_tie_share",
-    "integration_index",
-    "returned_households",
-    "clustering",
-    "largest_component_share",
-)
-
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a scenario value by dotted path, e.g. wages.out_of_county=5200."),
+    typer.Option(
+        "--set",
+        help="Override a scenario value by dotted path, e.g. wages.out_of_county=5200 (repeatable). Every --set is "
+        "validated; where a flag such as --years sets the same key, the flag wins.",
+    ),
 ]
 
 
@@ -54,6 +38,16 @@ def fail(message: str) -> None:
     """Print a one-paragraph error and exit with status 2 (no traceback)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def load_with_flags(path: Path | None, sets: list[str] | None, community: str | None, years: int | None = None):
+    """Load a scenario with its --set overrides (each validated), then the flags (--years),
+    which win over a --set of the same key; a clean error for anything wrong."""
+    try:
+        spec = load_scenario(path, parse_set(sets or []), community=community)
+        return override(spec, {"simulation.years": years}) if years is not None else spec
+    except ScenarioError as exc:
+        fail(str(exc))
 
 
 def read_start(path: Path) -> dict[str, Any]:
@@ -68,22 +62,14 @@ def read_start(path: Path) -> dict[str, Any]:
     return data
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        if value != value:
-            return "-"
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
 def summary_table(title: str, final: dict[str, Any]) -> Table:
-    """The final month's headline indicators."""
+    """The final month's summary indicators, as the indicator table declares and formats them."""
     table = Table(title=title, header_style="bold")
     table.add_column("indicator")
     table.add_column("value", justify="right")
-    for key in SUMMARY_KEYS:
+    for key in INDICATORS.names("summary"):
         if key in final:
-            table.add_row(key, _format(final[key]))
+            table.add_row(key, INDICATORS.format(key, final[key]))
     return table
 
 
@@ -104,7 +90,7 @@ def group_table(final: dict[str, Any]) -> Table:
         table.add_column(header, justify="right")
     for block in ("by_age_group", "by_education"):
         for group, shares in final[block].items():
-            table.add_row(group.replace("_", " "), *(_format(shares[k]) for k in GROUP_COLUMNS))
+            table.add_row(group.replace("_", " "), *(INDICATORS.format(k, shares[k]) for k in GROUP_COLUMNS))
     return table
 
 
@@ -124,13 +110,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the final month as one JSON object.")] = False,
 ) -> None:
     """Run one scenario and report the final month (monthly indicators go to --out)."""
-    overrides = list(set_ or [])
-    if years is not None:
-        overrides.append(f"simulation.years={years}")
-    try:
-        spec = load_scenario(scenario, overrides, community=community)
-    except ScenarioError as exc:
-        fail(str(exc))
+    spec = load_with_flags(scenario, set_, community, years=years)
     result = run_scenario(spec, seed=seed)
     if as_json:
         sys.stdout.write(json.dumps(json_safe(result.final), allow_nan=False) + "\n")
@@ -177,11 +157,8 @@ def compare(
     files = list(scenario_files) if scenario_files else [root / f for f in DEFAULT_COMPARISON]
     if len(files) < 2:
         fail("compare needs a base scenario and at least one other (or no arguments for baseline vs combined).")
-    overrides = list(set_ or []) + ([f"simulation.years={years}"] if years is not None else [])
-    try:
-        specs = [load_scenario(f, overrides, community=community) for f in files]
-    except ScenarioError as exc:
-        fail(str(exc))
+    specs = [load_with_flags(f, set_, community, years=years) for f in files]
+    overrides = list(set_ or []) + ([f"--years {years}"] if years is not None else [])
     labels = unique_labels(specs)
     scenarios = dict(zip(labels, specs, strict=True))
     workers = workers or default_workers()

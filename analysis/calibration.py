@@ -35,7 +35,8 @@ from scipy.optimize import minimize
 
 from scenarios.loader import COMMUNITY_DIR, SCENARIO_DIR, apply_overrides, deep_merge, read_toml, resolve_extends
 from scenarios.loader import validate as validate_scenario
-from simulation import ResettlementModel
+
+from .runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SURVEY_DIR = ROOT / "data" / "survey"
@@ -114,30 +115,24 @@ def community_data(community: str, scaled: bool) -> dict[str, Any]:
     posts = round(c["relocated_labour_force"] * WELFARE_POSTS_PER_WORKER)
     return apply_overrides(
         data,
-        [
-            f"policies.public_welfare_jobs.posts={posts}",
-            f"simulation.years={SURVEY_YEARS}",
-            "ties.metrics_at_end=false",
-        ],
+        {
+            "policies.public_welfare_jobs.posts": posts,
+            "simulation.years": SURVEY_YEARS,
+            "ties.metrics_at_end": False,
+        },
     )
 
 
 def with_params(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
     """Raw scenario data with parameter values set by dotted path."""
-    return apply_overrides(data, [f"{k}={float(v)!r}" for k, v in params.items()])
+    return apply_overrides(data, {k: float(v) for k, v in params.items()})
 
 
-def simulate(data: dict[str, Any], seeds: tuple[int, ...]) -> dict[str, float]:
-    """Final-month indicators averaged over `seeds` (and employed workers summed)."""
+def simulate_mean(data: dict[str, Any], seeds: tuple[int, ...]) -> dict[str, float]:
+    """Final-month indicators averaged over `seeds`."""
     scenario = validate_scenario(data, "calibration")
-    rows = []
-    for seed in seeds:
-        model = ResettlementModel(scenario, seed=seed)
-        model.run()
-        rows.append(model.flat_indicators)
-    frame = pd.DataFrame(rows)
-    means = frame.mean(numeric_only=True).to_dict()
-    return means
+    frame = pd.DataFrame([simulate(scenario, seed).flat for seed in seeds])
+    return frame.mean(numeric_only=True).to_dict()
 
 
 def best_out_industry(sim: dict[str, float], obs: pd.Series) -> float:
@@ -177,7 +172,7 @@ def community_loss(sim: dict[str, float], obs: pd.Series) -> tuple[float, float]
 def _evaluate(args: tuple[str, dict[str, float], tuple[int, ...]]) -> tuple[float, float, dict[str, float]]:
     """Loss of one community at given parameter values (a top-level function for worker processes)."""
     community, params, seeds = args
-    sim = simulate(with_params(community_data(community, scaled=True), params), seeds)
+    sim = simulate_mean(with_params(community_data(community, scaled=True), params), seeds)
     loss, q = community_loss(sim, observed().loc[community])
     return loss, q, sim
 

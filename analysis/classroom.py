@@ -8,7 +8,6 @@ library, no image encoding and no JavaScript asset (the page must work offline).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from analysis.plots import WORK_COLOURS
 from scenarios import Scenario, load_scenario
 from scenarios.loader import COMMUNITY_DIR, SCENARIO_DIR
 from simulation import ResettlementModel
+from simulation.indicators import INDICATORS
 from simulation.options import OPTION_NAMES, Option
 from simulation.social import household_option_counts
 
@@ -165,10 +165,6 @@ TEXT: dict[str, dict[str, str]] = {
         "industry": "industry",
         "services": "services",
         "part_time": "part-time farm + town",
-        "income_line": "mean",
-        "poverty_line": "poor people",
-        "integration_line": "mean of households",
-        "returned_line": "cumulative",
         "previous": "dashed: the run before the last Reset",
         "network": "Ties between households in their buildings (size: income per person)",
         "explain_title": "What the controls mean",
@@ -235,10 +231,6 @@ TEXT: dict[str, dict[str, str]] = {
         "industry": "工业",
         "services": "服务业",
         "part_time": "兼业（务农+务工）",
-        "income_line": "平均",
-        "poverty_line": "贫困人口比例",
-        "integration_line": "家庭平均",
-        "returned_line": "累计",
         "previous": "虚线：上次重置前的运行结果",
         "network": "各楼栋中家庭之间的社会关系（大小：人均收入）",
         "explain_title": "各项设置的含义",
@@ -398,28 +390,28 @@ def classroom_scenario(controls: dict[str, Any]) -> Scenario:
     factor = people / profile.relocated_population
     labour = max(1, round(profile.relocated_labour_force * factor))
     villages = max(1, round(profile.source_villages * factor))
-    overrides = [
-        f"community.relocated_population={people}",
-        f"community.relocated_labour_force={labour}",
-        f"community.source_villages={villages}",
-        f"community.distance_min_km={profile.distance_min_km * float(c['distance_factor'])}",
-        f"community.distance_max_km={profile.distance_max_km * float(c['distance_factor'])}",
-        f"wages.out_of_county={float(c['out_of_county_wage'])}",
-        f"wages.living_cost_out_of_county={float(c['living_cost_outside'])}",
-        f"wages.local_industry={float(c['local_wage'])}",
-        f"labour_demand.industry_posts_per_100_workers={float(c['local_industry_posts'])}",
-        f"labour_demand.services_posts_per_100_workers={float(c['local_services_posts'])}",
-        f"choice.care_penalty.out_of_county={float(c['care_penalty'])}",
-        f"choice.social={float(c['social'])}",
-        f"choice.inertia={float(c['inertia'])}",
-        f"policies.transition_period.years={int(c['transition_years'])}",
-        f"ties.allocation={json.dumps('mixed' if c['mixed_allocation'] else 'village_clustered')}",
-        "ties.metrics_at_end=false",
-        f"policies.public_welfare_jobs.posts={max(1, round(labour * WELFARE_POSTS_PER_WORKER))}",
-        f"policies.workshops.industry_jobs={max(1, round(labour * WORKSHOP_JOBS_PER_WORKER))}",
-        *(f"policies.{name}.enabled={json.dumps(bool(c[name]))}" for name in POLICY_SWITCHES),
-        f"simulation.years={YEARS}",
-    ]
+    overrides: dict[str, Any] = {
+        "community.relocated_population": people,
+        "community.relocated_labour_force": labour,
+        "community.source_villages": villages,
+        "community.distance_min_km": profile.distance_min_km * float(c["distance_factor"]),
+        "community.distance_max_km": profile.distance_max_km * float(c["distance_factor"]),
+        "wages.out_of_county": float(c["out_of_county_wage"]),
+        "wages.living_cost_out_of_county": float(c["living_cost_outside"]),
+        "wages.local_industry": float(c["local_wage"]),
+        "labour_demand.industry_posts_per_100_workers": float(c["local_industry_posts"]),
+        "labour_demand.services_posts_per_100_workers": float(c["local_services_posts"]),
+        "choice.care_penalty.out_of_county": float(c["care_penalty"]),
+        "choice.social": float(c["social"]),
+        "choice.inertia": float(c["inertia"]),
+        "policies.transition_period.years": int(c["transition_years"]),
+        "ties.allocation": "mixed" if c["mixed_allocation"] else "village_clustered",
+        "ties.metrics_at_end": False,
+        "policies.public_welfare_jobs.posts": max(1, round(labour * WELFARE_POSTS_PER_WORKER)),
+        "policies.workshops.industry_jobs": max(1, round(labour * WORKSHOP_JOBS_PER_WORKER)),
+        **{f"policies.{name}.enabled": bool(c[name]) for name in POLICY_SWITCHES},
+        "simulation.years": YEARS,
+    }
     # always from a file: an override of one entry of a table (care_penalty.out_of_county)
     # given without a file would leave the table's other entries at 0, not at the baseline's
     return load_scenario(scenario_file(community), overrides)
@@ -489,24 +481,26 @@ def building_layout(model: ResettlementModel) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ charts
+# (chart title key in TEXT, (indicator, colour) per line, y limits); line labels come from
+# the indicator table in the page's language
 CHARTS = (
-    ("place", (("share_local", "local", "#3182bd"), ("share_out_of_county", "out_of_county", "#d62728")), (0.0, 1.0)),
+    ("place", (("share_local", "#3182bd"), ("share_out_of_county", "#d62728")), (0.0, 1.0)),
     (
         "sector",
         (
-            ("share_agriculture", "agriculture", "#8c6d31"),
-            ("share_industry", "industry", "#3182bd"),
-            ("share_services", "services", "#31a354"),
-            ("share_part_time", "part_time", "#e6550d"),
+            ("share_agriculture", "#8c6d31"),
+            ("share_industry", "#3182bd"),
+            ("share_services", "#31a354"),
+            ("share_part_time", "#e6550d"),
         ),
         (0.0, 1.0),
     ),
-    ("income", (("income_per_capita_mean", "income_line", "#2c7fb8"),), (0.0, None)),
-    ("poverty", (("poverty_rate", "poverty_line", "#de2d26"),), (0.0, None)),
-    ("integration", (("integration_index", "integration_line", "#756bb1"),), (0.0, 1.0)),
-    ("returned", (("returned_households", "returned_line", "#636363"),), (0.0, None)),
+    ("income", (("income_per_capita_mean", "#2c7fb8"),), (0.0, None)),
+    ("poverty", (("poverty_rate", "#de2d26"),), (0.0, None)),
+    ("integration", (("integration_index", "#756bb1"),), (0.0, 1.0)),
+    ("returned", (("returned_households", "#636363"),), (0.0, None)),
 )
-CHART_COLUMNS = ("month", *(column for _, lines, _ in CHARTS for column, _, _ in lines))
+CHART_COLUMNS = ("month", *(column for _, lines, _ in CHARTS for column, _ in lines))
 
 History = dict[str, np.ndarray]
 
@@ -605,8 +599,8 @@ def charts_html(model: ResettlementModel, lang: str, previous: History | None = 
     now = history(model)
     charts = []
     for key, lines, limits in CHARTS:
-        series = [(t[label], now[column], colour) for column, label, colour in lines]
-        before = (previous["month"], [previous[column] for column, _, _ in lines]) if previous else None
+        series = [(INDICATORS[column].label_in(lang), now[column], colour) for column, colour in lines]
+        before = (previous["month"], [previous[column] for column, _ in lines]) if previous else None
         charts.append(svg_chart(t[key], now["month"], series, limits, before))
     note = f'<div class="chart-note">{html_escape(t["previous"])}</div>' if previous else ""
     return (

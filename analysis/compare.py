@@ -19,26 +19,11 @@ import pandas as pd
 from scipy import stats
 
 from scenarios.schema import Scenario
-from simulation.indicators import flatten
+from simulation.indicators import INDICATORS, flatten
 
 from .executors import RunOutput, RunTask, run_tasks
 
-KEY_INDICATORS = (
-    "employment_rate",
-    "share_local",
-    "share_out_of_county",
-    "share_agriculture",
-    "share_industry",
-    "share_services",
-    "share_part_time",
-    "income_per_capita_mean",
-    "income_per_capita_median",
-    "poverty_rate",
-    "zero_employment_households",
-    "integration_index",
-    "returned_households",
-    "policy_cost_total",
-)
+KEY_INDICATORS = INDICATORS.key()  # declared in simulation.indicators
 ID_COLUMNS = ("scenario", "replicate", "seed", "run_id")
 SEED_STRIDE = 1_000_003  # seed offset between scenarios when random numbers are not shared
 
@@ -218,15 +203,14 @@ def parameter_differences(scenarios: dict[str, Scenario]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["parameter", *scenarios])
 
 
-def format_value(indicator: str, value: float) -> str:
-    """One way to print a number, shared by the terminal table and the report."""
+def format_value(indicator: str, value: float | None) -> str:
+    """One way to print a number, shared by the terminal table and the report: the
+    indicator table's format for a declared indicator, a plain number otherwise."""
+    if indicator in INDICATORS:
+        return INDICATORS.format(indicator, value)
     if value is None or not np.isfinite(value):
         return "-"
-    if indicator.startswith(("share_", "employment_rate", "poverty_rate", "integration_index")):
-        return f"{value:.3f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
 def format_interval(indicator: str, low: float, high: float) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from scenarios.schema import Scenario
 from simulation import ResettlementModel
 
-from .runner import run_id
+from .runner import run_id, simulate
 
 NETWORK_SAMPLE = 300  # households drawn in a network picture
 
@@ -86,14 +86,9 @@ def network_sample(model: ResettlementModel, seed: int) -> dict[str, Any] | None
 
 def execute(task: RunTask) -> RunOutput:
     """Do one run (in whichever process calls it)."""
-    import time
-
-    start = time.perf_counter()
-    model = ResettlementModel(task.scenario, seed=task.seed)
-    model.run(task.months)
-    monthly = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    network = network_sample(model, task.seed) if task.keep_network else None
-    return RunOutput(task, monthly, model.indicators, network, time.perf_counter() - start)
+    result = simulate(task.scenario, task.seed, months=task.months, keep_model=task.keep_network)
+    network = network_sample(result.model, task.seed) if task.keep_network else None
+    return RunOutput(task, result.monthly, result.final, network, result.seconds)
 
 
 def default_workers() -> int:

@@ -14,22 +14,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.indicators import INDICATORS
 from simulation.options import OPTION_NAMES
 
-TIME_SERIES = (
-    ("employment_rate", "Employment rate (of labour force)"),
-    ("share_out_of_county", "Working outside the county (of employed)"),
-    ("share_local", "Working locally (of employed)"),
-    ("share_industry", "Industry (of employed)"),
-    ("share_services", "Services (of employed)"),
-    ("share_agriculture", "Farming at the origin (of employed)"),
-    ("share_part_time", "Part-time farm + non-farm (of employed)"),
-    ("income_per_capita_mean", "Income per person (yuan/year)"),
-    ("poverty_rate", "Poverty rate (people)"),
-    ("integration_index", "Integration index (0-1)"),
-    ("returned_households", "Households gone back (cumulative)"),
-    ("policy_cost_total", "Policy cost, cumulative (yuan)"),
-)
+
+def time_series_panels() -> list[tuple[str, str]]:
+    """(indicator, panel title) for every key indicator, titles from the indicator table."""
+    suffix = {"share": " (share)", "yuan": " (yuan)", "index": " (0-1)"}
+    return [(i.name, i.label[0] + suffix.get(i.kind, "")) for i in INDICATORS.subset(INDICATORS.key())]
+
+
 SECTORS = (
     ("share_agriculture", "agriculture", "#8c6d31"),
     ("share_industry", "industry", "#3182bd"),
@@ -59,7 +53,7 @@ def _band(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def timeseries_figure(tidy: pd.DataFrame, labels: list[str]) -> plt.Figure:
     """One panel per indicator: each scenario's mean over replicates with its 95 % band."""
-    panels = [(k, t) for k, t in TIME_SERIES if k in tidy.columns]
+    panels = [(k, t) for k, t in time_series_panels() if k in tidy.columns]
     ncols = 3
     nrows = int(np.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(13, 3.0 * nrows), sharex=True, squeeze=False)

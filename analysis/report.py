@@ -73,12 +73,12 @@ def cost_rows(costs: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "scenario": row.scenario,
-                "extra cost (yuan)": format_value("cost", row.extra_cost_yuan),
-                "extra employed": format_value("n", row.extra_employed),
-                "cost per extra employed (yuan)": format_value("cost", row.cost_per_extra_employed_yuan),
-                "extra households above poverty line": format_value("n", row.extra_households_above_poverty_line),
+                "extra cost (yuan)": format_value("policy_cost_total", row.extra_cost_yuan),
+                "extra employed": format_value("", row.extra_employed),
+                "cost per extra employed (yuan)": format_value("policy_cost_total", row.cost_per_extra_employed_yuan),
+                "extra households above poverty line": format_value("", row.extra_households_above_poverty_line),
                 "cost per household above line (yuan)": format_value(
-                    "cost", row.cost_per_household_above_poverty_line_yuan
+                    "policy_cost_total", row.cost_per_household_above_poverty_line_yuan
                 ),
             }
         )

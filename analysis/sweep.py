@@ -29,12 +29,20 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scenarios.loader import ScenarioError, apply_overrides, community_path, deep_merge, read_toml, resolve_extends
+from scenarios.loader import (
+    ScenarioError,
+    apply_overrides,
+    community_path,
+    deep_merge,
+    parse_set,
+    read_toml,
+    resolve_extends,
+)
 from scenarios.loader import validate as validate_scenario
 from scenarios.schema import Scenario
-from simulation import ResettlementModel
+from simulation.indicators import INDICATORS
 
-from .runner import run_id
+from .runner import run_id, simulate
 
 Number = int | float
 
@@ -72,23 +80,14 @@ class SweepSpec(BaseModel):
     description: str = ""
     base: str = "scenarios/baseline.toml"
     community: str | None = None
-    set: list[str] = []
+    set: list[str] | dict[str, Any] = []  # overrides of the base: ["key=value", ...] or a table of typed values
     method: Literal["grid", "latin", "sobol", "morris"] = "grid"
     samples: Annotated[int, Field(ge=1, le=1_000_000)] = 16
     morris_levels: Annotated[int, Field(ge=2, le=20)] = 4
     replicates: Annotated[int, Field(ge=1, le=10_000)] = 1
     seed: Annotated[int, Field(ge=0)] = 1
     record: Literal["final", "monthly"] = "final"
-    indicators: list[str] = [
-        "employment_rate",
-        "share_local",
-        "share_out_of_county",
-        "income_per_capita_mean",
-        "poverty_rate",
-        "integration_index",
-        "returned_households",
-        "policy_cost_total",
-    ]
+    indicators: list[str] = list(INDICATORS.key())
     parameters: dict[str, Parameter]
 
     @model_validator(mode="after")
@@ -168,10 +167,6 @@ def design_points(spec: SweepSpec) -> tuple[dict[str, Any], np.ndarray, list[dic
     return problem, matrix, points
 
 
-def _overrides(point: dict[str, Any]) -> list[str]:
-    return [f"{name}={json.dumps(value)}" for name, value in point.items()]
-
-
 def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Sweep:
     """Read, validate and expand a sweep file; every problem is reported before any run.
 
@@ -196,7 +191,10 @@ def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Swe
     if spec.community:
         profile = read_toml(community_path(spec.community))
         base = deep_merge(base, {"community": profile["community"]})
-    base = apply_overrides(base, spec.set)
+    try:
+        base = apply_overrides(base, spec.set if isinstance(spec.set, dict) else parse_set(spec.set))
+    except ScenarioError as exc:
+        raise SweepError(f"{path}: key `set`: {exc}") from None
     source = f"{path} (base {spec.base})"
     validate_scenario(base, source)
     problems = []
@@ -204,13 +202,13 @@ def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Swe
         values = param.levels if param.levels is not None else list(param.range)
         for value in values:
             try:
-                validate_scenario(apply_overrides(base, _overrides({name: value})), source)
+                validate_scenario(apply_overrides(base, {name: value}), source)
             except ScenarioError as exc:
                 message = str(exc).replace(f"{source} with --set ", "").replace(f"{source}: ", "")
                 problems.append(f"{path}: parameter `{name}` = {value!r}: {message}")
                 break
     if indicator_names is None:
-        indicator_names = known_indicators()
+        indicator_names = set(INDICATORS.names())
     unknown = [k for k in spec.indicators if k not in indicator_names]
     if unknown:
         import difflib
@@ -222,7 +220,7 @@ def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Swe
     problem, design, points = design_points(spec)
     tasks = []
     for i, point in enumerate(points):
-        scenario = validate_scenario(apply_overrides(base, _overrides(point)), f"{source}, point {i}")
+        scenario = validate_scenario(apply_overrides(base, point), f"{source}, point {i}")
         for r in range(spec.replicates):
             seed = spec.seed + r
             tasks.append(
@@ -231,33 +229,17 @@ def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Swe
     return Sweep(path, spec, problem, design, tasks)
 
 
-def known_indicators() -> set[str]:
-    """Every flat indicator name the model reports (from a one-month run of a tiny community)."""
-    tiny = validate_scenario(
-        {
-            "community": {"relocated_population": 60, "relocated_labour_force": 30, "source_villages": 3},
-            "policies": {"public_welfare_jobs": {"posts": 0}},
-        },
-        "tiny",
-    )
-    model = ResettlementModel(tiny, seed=0)
-    model.step()
-    return set(model.flat_indicators)
-
-
 def sweep_run(task: SweepTask) -> list[dict[str, Any]]:
     """Do one run; return its row(s). A run that raises is returned as a failed row."""
     start = time.perf_counter()
     base = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed}
     base |= {f"param:{k}": v for k, v in task.params.items()}
     try:
-        model = ResettlementModel(task.scenario, seed=task.seed)
-        model.run()
+        result = simulate(task.scenario, task.seed)
         if task.record == "monthly":
-            monthly = model.datacollector.get_model_vars_dataframe()
-            frames = monthly[["month", *task.indicators]].to_dict("records")
+            frames = result.monthly[["month", *task.indicators]].to_dict("records")
         else:
-            frames = [{"month": model.month} | {k: model.flat_indicators[k] for k in task.indicators}]
+            frames = [{"month": result.flat["month"]} | {k: result.flat[k] for k in task.indicators}]
         status, error = "ok", ""
     except Exception as exc:  # recorded, and the sweep goes on
         frames = [{"month": -1} | dict.fromkeys(task.indicators, float("nan"))]

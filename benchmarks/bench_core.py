@@ -31,13 +31,13 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenarios import Scenario, load_scenario  # noqa: E402
+from scenarios import Scenario, load_scenario, parse_set  # noqa: E402
 from simulation import ResettlementModel  # noqa: E402
 
 PEOPLE_PER_HOUSEHOLD = 3.6  # relocated people per simulated household, incl. the 10 % local residents
 
 
-def scenario_for(households: int, extra: list[str] | None = None) -> Scenario:
+def scenario_for(households: int, extra: dict | None = None) -> Scenario:
     """The baseline community scaled to about `households` households."""
     base = Scenario().community
     people = int(households * PEOPLE_PER_HOUSEHOLD)
@@ -45,12 +45,12 @@ def scenario_for(households: int, extra: list[str] | None = None) -> Scenario:
     villages = max(1, int(base.source_villages * people / base.relocated_population))
     return load_scenario(
         None,
-        [
-            f"community.relocated_population={people}",
-            f"community.relocated_labour_force={labour}",
-            f"community.source_villages={villages}",
-            *(extra or []),
-        ],
+        {
+            "community.relocated_population": people,
+            "community.relocated_labour_force": labour,
+            "community.source_villages": villages,
+            **(extra or {}),
+        },
     )
 
 
@@ -65,7 +65,7 @@ def peak_rss_kb() -> int:
 
 
 def speed(households: int, months: int, repeats: int, overrides: list[str]) -> None:
-    scenario = scenario_for(households, overrides)
+    scenario = scenario_for(households, parse_set(overrides))
     before = peak_rss_kb()
     runs, builds, n, members = [], [], 0, 0
     for seed in range(repeats):
@@ -89,7 +89,7 @@ def speed(households: int, months: int, repeats: int, overrides: list[str]) -> N
 def ratio(households: int, months: int) -> None:
     from benchmarks.reference_model import PlainModel
 
-    scenario = scenario_for(households, ["ties.enabled=false"])  # the plain model has the core rules
+    scenario = scenario_for(households, {"ties.enabled": False})  # the plain model has the core rules
     t0 = time.perf_counter()
     fast = ResettlementModel(scenario, seed=1)
     fast.run(months)

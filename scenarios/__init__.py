@@ -1,6 +1,6 @@
 """Scenario files, their schema and loader."""
 
-from .loader import ScenarioError, catalogue, load_scenario
+from .loader import ScenarioError, catalogue, load_scenario, override, parse_set
 from .schema import Scenario
 
-__all__ = ["Scenario", "ScenarioError", "catalogue", "load_scenario"]
+__all__ = ["Scenario", "ScenarioError", "catalogue", "load_scenario", "override", "parse_set"]

@@ -7,7 +7,9 @@ and what was expected, so the command line can print it without a traceback.
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,30 +71,43 @@ def resolve_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
     return merged
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Split `a.b.c=value` into a key path and a TOML-typed value (strings may be bare)."""
-    if "=" not in text:
-        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. community.local_resident_share=0.2.")
-    key, raw = text.split("=", 1)
-    path = [part.strip() for part in key.strip().split(".")]
-    if not all(path):
-        raise ScenarioError(f"--set {text!r}: the key {key!r} has an empty part.")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return path, value
+def parse_set(texts: Iterable[str]) -> dict[str, Any]:
+    """Command-line `--set a.b.c=value` strings as typed overrides (a mapping of dotted keys).
+
+    The value is read as a TOML value (`5200`, `0.3`, `true`, `"mixed"`, `[1, 2]`); a
+    bare word is taken as a string. This is the only place a value is parsed from text;
+    everything else passes typed values. The same key given twice: the last one wins.
+    """
+    overrides: dict[str, Any] = {}
+    for text in texts:
+        if "=" not in text:
+            raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. community.local_resident_share=0.2.")
+        key, raw = text.split("=", 1)
+        parts = [part.strip() for part in key.strip().split(".")]
+        if not all(parts):
+            raise ScenarioError(f"--set {text!r}: the key {key!r} has an empty part.")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        overrides[".".join(parts)] = value
+    return overrides
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `--set` overrides to raw scenario data (validated afterwards with the rest)."""
-    for text in overrides:
-        path, value = parse_override(text)
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Raw scenario data with typed overrides (dotted key -> value) merged in; the result is
+    validated afterwards with the rest. `data` is not modified."""
+    for key, value in overrides.items():
         nested: Any = value
-        for part in reversed(path):
+        for part in reversed(key.split(".")):
             nested = {part: nested}
         data = deep_merge(data, nested)
     return data
+
+
+def describe_overrides(overrides: Mapping[str, Any]) -> str:
+    """`key=value ...` as a user would type it, for messages and reports."""
+    return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in overrides.items())
 
 
 def community_path(community_id: str) -> Path:
@@ -110,14 +125,14 @@ def community_path(community_id: str) -> Path:
 
 def load_scenario(
     path: str | Path | None = None,
-    overrides: list[str] | tuple[str, ...] = (),
+    overrides: Mapping[str, Any] | None = None,
     community: str | None = None,
 ) -> Scenario:
     """Load and validate a scenario.
 
     Args:
         path: TOML file; None means the built-in defaults (the baseline).
-        overrides: `dotted.key=value` strings applied last.
+        overrides: typed values by dotted key (e.g. {"wages.out_of_county": 5200}), applied last.
         community: a profile from `scenarios/communities/` applied on top of the file.
     """
     source = str(path) if path is not None else "<built-in defaults>"
@@ -130,9 +145,17 @@ def load_scenario(
         data = deep_merge(data, profile)
         source += f" with community {community!r}"
     if overrides:
-        data = apply_overrides(data, list(overrides))
-        source += " with --set " + " ".join(overrides)
+        data = apply_overrides(data, overrides)
+        source += " with --set " + describe_overrides(overrides)
     return validate(data, source)
+
+
+def override(scenario: Scenario, overrides: Mapping[str, Any], source: str | None = None) -> Scenario:
+    """A validated scenario with typed overrides applied and validated again."""
+    if not overrides:
+        return scenario
+    data = apply_overrides(scenario.model_dump(mode="python"), overrides)
+    return validate(data, source or f"{scenario.name} with --set {describe_overrides(overrides)}")
 
 
 def validate(data: dict[str, Any], source: str) -> Scenario:

@@ -1,30 +1,362 @@
-"""Indicators with the survey's definitions, computed from the arrays inside the step.
+"""Indicators: the one table that declares them, and the survey's definitions that compute them.
 
-Employment shares are over employed relocated workers: agriculture + industry + services +
-part-time = 1 (public-welfare posts are services, also reported alone), and local +
-out-of-county = 1 (farming at the origin is local). `employment_rate` and
-`share_not_working` are over the relocated labour force.
+Every indicator the model reports is declared once in `INDICATORS` (name, kind, unit,
+number format, English and Chinese labels, whether it is a key indicator, which way is
+better, a default equivalence margin, the survey column it is checked against). The
+command line, the comparison report, the app, sweeps and validation read that table; a
+policy declares its own indicators through it (`simulation.policies`). Nothing else
+chooses indicators or guesses how to print them.
+
+Employment shares are over employed relocated workers living in the community:
+agriculture + industry + services + part-time = 1 (public-welfare posts are services,
+also reported alone), and local + out-of-county = 1 (farming at
+the origin is local). `employment_rate` and `share_not_working` are over the relocated
+labour force living in the community.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .options import AGE_GROUPS, EDUCATION_NAMES, N_OPTIONS, Option
 
-SHARE_KEYS = (
-    "employment_rate",
-    "share_agriculture",
-    "share_industry",
-    "share_services",
-    "share_part_time",
-    "share_public_welfare",
-    "share_local",
-    "share_out_of_county",
-    "share_not_working",
-    "share_local_industry",
-    "share_local_services",
+Kind = Literal["share", "count", "yuan", "index", "month"]
+Better = Literal["higher", "lower"] | None
+Level = Literal["key", "summary", "detail"]
+
+DEFAULT_FORMAT: dict[str, str] = {"share": ".3f", "count": ",.0f", "yuan": ",.0f", "index": ".3f", "month": "d"}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One reported quantity and everything needed to show it.
+
+    Attributes:
+        name: the key in `model.flat_indicators` and in every table and data file.
+        kind: share (a fraction 0-1), count (people or households), yuan, index (0-1
+            score) or month.
+        unit: what it is a share of, or what it counts, in words.
+        label: (English, Chinese) label.
+        level: "key" (comparison tables, report figures, sweep default), "summary" (also
+            in the single-run summary) or "detail" (in the data only).
+        better: which direction is an improvement, if any (no-harm checks, equivalence).
+        margin: default equivalence margin, in the indicator's own units, for the
+            "no worse than" statements of a comparison.
+        observed: the column of the 2020 survey it is validated against, if any.
+        fmt: a format spec; empty means the default of its kind.
+    """
+
+    name: str
+    kind: Kind
+    unit: str
+    label: tuple[str, str]
+    level: Level = "summary"
+    better: Better = None
+    margin: float | None = None
+    observed: str | None = None
+    fmt: str = ""
+
+    @property
+    def key(self) -> bool:
+        """A key indicator: in comparison tables, report figures and sweep defaults."""
+        return self.level == "key"
+
+    def label_in(self, lang: str) -> str:
+        """The label in "en" or "zh" (English for anything else)."""
+        return self.label[1] if lang == "zh" else self.label[0]
+
+    def format(self, value: float | int | None) -> str:
+        """The value as printed in tables and the report ("-" for a missing value)."""
+        if value is None:
+            return "-"
+        value = float(value)
+        if not np.isfinite(value):
+            return "-"
+        spec = self.fmt or DEFAULT_FORMAT[self.kind]
+        if spec.endswith("d"):
+            return format(round(value), spec)
+        return format(value, spec)
+
+    def format_interval(self, low: float | None, high: float | None) -> str:
+        """'[low, high]' in the indicator's format."""
+        return f"[{self.format(low)}, {self.format(high)}]"
+
+
+class IndicatorTable:
+    """The registry: indicators in declaration order, looked up by name."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Indicator] = {}
+
+    def declare(self, *indicators: Indicator) -> None:
+        """Add indicators; a name may be declared only once."""
+        for indicator in indicators:
+            if indicator.name in self._by_name and self._by_name[indicator.name] != indicator:
+                raise ValueError(f"indicator {indicator.name!r} is declared twice, differently")
+            self._by_name[indicator.name] = indicator
+
+    def __getitem__(self, name: str) -> Indicator:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"unknown indicator {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[Indicator]:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def names(self, level: Level | None = None) -> tuple[str, ...]:
+        """Names in declaration order; with `level`, those at that level or above
+        ("summary" includes the key indicators)."""
+        rank = {"key": 0, "summary": 1, "detail": 2}
+        if level is None:
+            return tuple(self._by_name)
+        return tuple(n for n, i in self._by_name.items() if rank[i.level] <= rank[level])
+
+    def key(self) -> tuple[str, ...]:
+        """The key indicators, in declaration order."""
+        return self.names("key")
+
+    def observed(self) -> tuple[str, ...]:
+        """Indicators with a survey column to be validated against."""
+        return tuple(n for n, i in self._by_name.items() if i.observed)
+
+    def format(self, name: str, value: float | None) -> str:
+        """Format a value of the named indicator."""
+        return self[name].format(value)
+
+    def subset(self, names: Iterable[str]) -> list[Indicator]:
+        """The named indicators, in the order given."""
+        return [self[n] for n in names]
+
+
+INDICATORS = IndicatorTable()
+
+
+def _share(name: str, unit: str, en: str, zh: str, level: Level = "summary", **kw) -> Indicator:
+    return Indicator(name, "share", unit, (en, zh), level, **kw)
+
+
+EMPLOYED = "of employed relocated workers in the community"
+LABOUR = "of the relocated labour force in the community"
+
+# Shares computed by `employment_shares`, for the whole community and for every group.
+SHARE_INDICATORS = (
+    _share(
+        "employment_rate",
+        LABOUR,
+        "Employment rate",
+        "就业率",
+        "key",
+        better="higher",
+        margin=0.01,
+        observed="employment_rate",
+    ),
+    _share("share_agriculture", EMPLOYED, "Farming at the origin", "回原籍务农", "key", observed="share_agriculture"),
+    _share("share_industry", EMPLOYED, "Industry", "工业", "key", observed="share_industry"),
+    _share("share_services", EMPLOYED, "Services", "服务业", "key", observed="share_services"),
+    _share(
+        "share_part_time",
+        EMPLOYED,
+        "Part-time farm + non-farm",
+        "兼业（务农+务工）",
+        "key",
+        observed="share_part_time",
+    ),
+    _share("share_public_welfare", EMPLOYED, "Public-welfare posts", "公益岗位"),
+    _share("share_local", EMPLOYED, "Working locally", "本地就业", "key", observed="share_local"),
+    _share(
+        "share_out_of_county",
+        EMPLOYED,
+        "Working outside the county",
+        "县外务工",
+        "key",
+        observed="share_out_of_county",
+    ),
+    _share("share_not_working", LABOUR, "Not working", "未就业"),
+    _share("share_local_industry", EMPLOYED, "Local industry", "本地工业"),
+    _share("share_local_services", EMPLOYED, "Local services and welfare posts", "本地服务业（含公益岗位）"),
 )
+SHARE_KEYS = tuple(i.name for i in SHARE_INDICATORS)
+
+PEOPLE_ALL = "people in all relocated households, those gone back included"
+PEOPLE_IN = "people in relocated households living in the community"
+
+INDICATORS.declare(
+    Indicator("month", "month", "months since moving in", ("Month", "月份"), "detail"),
+    Indicator("labour_force", "count", LABOUR.replace("of the ", ""), ("Labour force", "劳动力"), "summary"),
+    Indicator("employed", "count", "relocated workers in the community", ("Employed", "就业人数"), better="higher"),
+    *SHARE_INDICATORS,
+    Indicator(
+        "income_per_capita_mean",
+        "yuan",
+        f"yuan per person per year, {PEOPLE_ALL}",
+        ("Income per person, mean", "人均收入（平均）"),
+        "key",
+        better="higher",
+        margin=100.0,
+    ),
+    Indicator(
+        "income_per_capita_median",
+        "yuan",
+        f"yuan per person per year, {PEOPLE_ALL}",
+        ("Income per person, median", "人均收入（中位数）"),
+        "key",
+        better="higher",
+    ),
+    Indicator(
+        "poverty_rate",
+        "share",
+        f"share of {PEOPLE_ALL} below the poverty line",
+        ("Poverty rate", "贫困发生率"),
+        "key",
+        better="lower",
+        margin=0.005,
+    ),
+    Indicator(
+        "households_in_poverty",
+        "count",
+        "relocated households below the poverty line, those gone back included",
+        ("Households in poverty", "贫困户数"),
+        better="lower",
+    ),
+    Indicator(
+        "income_per_capita_mean_in_community",
+        "yuan",
+        f"yuan per person per year, {PEOPLE_IN}",
+        ("Income per person in the community, mean", "社区内人均收入（平均）"),
+        better="higher",
+        observed="income_after_yuan",
+    ),
+    Indicator(
+        "poverty_rate_in_community",
+        "share",
+        f"share of {PEOPLE_IN} below the poverty line",
+        ("Poverty rate in the community", "社区内贫困发生率"),
+        better="lower",
+    ),
+    Indicator(
+        "zero_employment_households",
+        "count",
+        "relocated households in the community with labour but nobody working",
+        ("Zero-employment households", "零就业家庭"),
+        "key",
+        better="lower",
+    ),
+    Indicator(
+        "zero_employment_share",
+        "share",
+        "of relocated households in the community with labour",
+        ("Zero-employment share", "零就业家庭比例"),
+        better="lower",
+    ),
+    Indicator(
+        "out_of_county_workers",
+        "count",
+        "relocated workers in the community working outside the county",
+        ("Out-of-county workers", "县外务工人数"),
+    ),
+    Indicator(
+        "returners", "count", "workers back from outside the county this month", ("Returners", "返乡人数"), "detail"
+    ),
+    Indicator(
+        "return_migrants_cumulative",
+        "count",
+        "workers back from outside the county, since moving in",
+        ("Return migrants, cumulative", "累计返乡人数"),
+    ),
+    Indicator(
+        "public_welfare_posts_filled",
+        "count",
+        "public-welfare posts held by relocated workers",
+        ("Welfare posts filled", "在岗公益岗位"),
+        "detail",
+    ),
+    Indicator(
+        "integration_index",
+        "index",
+        "mean over relocated households in the community, 0-1",
+        ("Integration index", "社会融入指数"),
+        "key",
+        better="higher",
+        margin=0.01,
+    ),
+    Indicator(
+        "returned_households",
+        "count",
+        "relocated households gone back to the origin, cumulative",
+        ("Households gone back", "返迁户数"),
+        "key",
+        better="lower",
+    ),
+    Indicator("ties", "count", "ties between households (ties submodel)", ("Ties", "社会关系数"), "detail"),
+    Indicator(
+        "mean_degree",
+        "count",
+        "ties per household (ties submodel)",
+        ("Ties per household", "户均关系数"),
+        fmt=".2f",
+    ),
+    Indicator(
+        "cross_origin_tie_share",
+        "share",
+        "of ties, joining households of different origins",
+        ("Ties across origins", "跨村关系比例"),
+    ),
+    Indicator(
+        "local_resident_tie_share",
+        "share",
+        "of relocated households in the community, tied to a long-standing resident",
+        ("Tied to long-standing residents", "与原住居民有联系的比例"),
+    ),
+    Indicator(
+        "clustering",
+        "index",
+        "average clustering coefficient of the ties (networkx)",
+        ("Clustering", "聚类系数"),
+    ),
+    Indicator(
+        "largest_component_share",
+        "share",
+        "of households, in the largest connected group",
+        ("Largest component", "最大连通分量比例"),
+    ),
+)
+
+BREAKDOWNS: dict[str, tuple[str, ...]] = {"by_age_group": AGE_GROUPS, "by_education": EDUCATION_NAMES}
+GROUP_LABELS: dict[str, tuple[str, str]] = {
+    "16-29": ("aged 16-29", "16-29岁"),
+    "30-44": ("aged 30-44", "30-44岁"),
+    "45+": ("aged 45+", "45岁及以上"),
+    "primary_or_less": ("primary school or less", "小学及以下"),
+    "junior_middle": ("junior middle school", "初中"),
+    "senior_high": ("senior high school", "高中"),
+    "college": ("college", "大专及以上"),
+}
+for _block, _groups in BREAKDOWNS.items():
+    for _group in _groups:
+        _en, _zh = GROUP_LABELS[_group]
+        INDICATORS.declare(
+            *(
+                Indicator(
+                    f"{_block}.{_group}.{s.name}",
+                    "share",
+                    f"{s.unit}, {_en}",
+                    (f"{s.label[0]}, {_en}", f"{s.label[1]}（{_zh}）"),
+                    "detail",
+                )
+                for s in SHARE_INDICATORS
+            )
+        )
 
 
 def employment_shares(counts: np.ndarray, out_industry: np.ndarray) -> dict[str, np.ndarray]:
@@ -44,19 +376,20 @@ def employment_shares(counts: np.ndarray, out_industry: np.ndarray) -> dict[str,
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_emp = np.where(employed > 0, 1.0 / employed, np.nan)
         inv_lab = np.where(labour > 0, 1.0 / labour, np.nan)
-    services = counts[:, Option.LOCAL_SERVICES] + counts[:, Option.PUBLIC_WELFARE] + (out - out_industry)
+    local_industry = counts[:, Option.LOCAL_INDUSTRY]
+    local_services = counts[:, Option.LOCAL_SERVICES] + counts[:, Option.PUBLIC_WELFARE]
     return {
         "employment_rate": employed * inv_lab,
         "share_agriculture": counts[:, Option.FARMING_ORIGIN] * inv_emp,
-        "share_industry": (counts[:, Option.LOCAL_INDUSTRY] + out_industry) * inv_emp,
-        "share_services": services * inv_emp,
+        "share_industry": (local_industry + out_industry) * inv_emp,
+        "share_services": (local_services + out - out_industry) * inv_emp,
         "share_part_time": counts[:, Option.PART_TIME] * inv_emp,
         "share_public_welfare": counts[:, Option.PUBLIC_WELFARE] * inv_emp,
         "share_local": (employed - out) * inv_emp,
         "share_out_of_county": out * inv_emp,
         "share_not_working": counts[:, Option.NOT_WORKING] * inv_lab,
-        "share_local_industry": counts[:, Option.LOCAL_INDUSTRY] * inv_emp,
-        "share_local_services": (counts[:, Option.LOCAL_SERVICES] + counts[:, Option.PUBLIC_WELFARE]) * inv_emp,
+        "share_local_industry": local_industry * inv_emp,
+        "share_local_services": local_services * inv_emp,
     }
 
 
@@ -85,9 +418,6 @@ def group_breakdown(
     counts, ind = grouped_counts(group, len(names), option, out_industry)
     shares = employment_shares(counts, ind)
     return {name: {key: float(shares[key][g]) for key in SHARE_KEYS} for g, name in enumerate(names)}
-
-
-BREAKDOWNS = {"by_age_group": AGE_GROUPS, "by_education": EDUCATION_NAMES}
 
 
 def flatten(indicators: dict) -> dict[str, float]:

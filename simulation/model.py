@@ -21,6 +21,7 @@ from scenarios.schema import Scenario
 from .income import HouseholdIncome, household_income, per_capita_annual
 from .indicators import (
     BREAKDOWNS,
+    INDICATORS,
     SHARE_KEYS,
     employment_shares,
     flatten,
@@ -470,29 +471,31 @@ class ResettlementModel(mesa.Model):
 
     # ------------------------------------------------------------------ indicators
     def _compute_indicators(self, returners: int) -> None:
-        """All indicators of this month, over relocated households and their members."""
+        """All indicators of this month (`simulation.indicators.INDICATORS` declares each).
+
+        Work is counted over relocated households living in the community (the survey's
+        population); income and poverty over all relocated households, those gone back
+        included (the headline, free of survivorship bias), and also over those living in
+        the community. Indicators that do not apply (ties off) are NaN.
+        """
         pop, s = self.pop, self.config
-        reloc = self.living_households()
-        members = np.flatnonzero(self.labour & reloc[pop.household])
+        living = self.living_households()
+        members = np.flatnonzero(self.labour & living[pop.household])
         option = pop.option[members].astype(np.int64)
         out_ind = pop.out_sector_industry[members]
         counts, ind = grouped_counts(np.zeros(members.size, dtype=np.int64), 1, option, out_ind)
         shares = {k: float(v[0]) for k, v in employment_shares(counts, ind).items()}
-        size = pop.size[reloc].astype(float)
-        pc = self.income_per_capita[reloc]
-        zero = self.zero_employment()[reloc]
-        n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[reloc]
-        people = size.sum()
+        line = s.income.poverty_line_yuan
+        zero = self.zero_employment()[living]
+        n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[living]
         with_labour = int((n_lab_h > 0).sum())
         ind_dict: dict = {
             "month": self.month,
             "labour_force": int(members.size),
             "employed": int(members.size - counts[0, Option.NOT_WORKING]),
             **shares,
-            "income_per_capita_mean": float((pc * size).sum() / people),
-            "income_per_capita_median": weighted_median(pc, size),
-            "poverty_rate": float(size[pc < s.income.poverty_line_yuan].sum() / people),
-            "households_in_poverty": int((pc < s.income.poverty_line_yuan).sum()),
+            **self._income_indicators(pop.relocated, line, ""),
+            **self._income_indicators(living, line, "_in_community"),
             "zero_employment_households": int(zero.sum()),
             "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
             "out_of_county_workers": int(counts[0, Option.OUT_OF_COUNTY]),
@@ -508,8 +511,27 @@ class ResettlementModel(mesa.Model):
         edu = pop.education[members].astype(np.int64)
         ind_dict["by_age_group"] = group_breakdown(ages, BREAKDOWNS["by_age_group"], option, out_ind)
         ind_dict["by_education"] = group_breakdown(edu, EDUCATION_NAMES, option, out_ind)
+        flat = flatten(ind_dict)
+        undeclared = flat.keys() - INDICATORS.names()
+        if undeclared:
+            raise RuntimeError(f"indicators not declared in simulation.indicators.INDICATORS: {sorted(undeclared)}")
         self.indicators = ind_dict
-        self.flat_indicators = flatten(ind_dict)
+        self.flat_indicators = {name: flat.get(name, float("nan")) for name in INDICATORS.names()}
+
+    def _income_indicators(self, households: np.ndarray, line: float, suffix: str) -> dict[str, float]:
+        """Income per person (mean, person-weighted median) and poverty over `households`."""
+        size = self.pop.size[households].astype(float)
+        pc = self.income_per_capita[households]
+        people = size.sum()
+        poor = pc < line
+        out = {
+            f"income_per_capita_mean{suffix}": float((pc * size).sum() / people) if people else float("nan"),
+            f"poverty_rate{suffix}": float(size[poor].sum() / people) if people else float("nan"),
+        }
+        if not suffix:
+            out["income_per_capita_median"] = weighted_median(pc, size)
+            out["households_in_poverty"] = int(poor.sum())
+        return out
 
 
 __all__ = ["SHARE_KEYS", "Household", "ResettlementModel"]

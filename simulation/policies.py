@@ -17,11 +17,73 @@ import numpy as np
 
 from scenarios.schema import POLICY_NAMES, Scenario
 
+from .indicators import INDICATORS, Indicator
 from .labour import Economy
 from .options import Education, Option
 
 if TYPE_CHECKING:
     from .model import ResettlementModel
+
+
+POLICY_LABELS: dict[str, tuple[str, str]] = {
+    "skills_training": ("skills training", "技能培训"),
+    "public_welfare_jobs": ("public-welfare posts", "公益岗位"),
+    "workshops": ("workshops", "扶贫车间"),
+    "labour_export": ("organised labour export", "劳务输出"),
+    "community_services": ("community services and care", "社区服务与照料"),
+    "transition_period": ("transition period", "过渡期"),
+    "origin_resources": ("origin land and assets", "原籍土地与资产收益"),
+    "employment_guarantee": ("employment guarantee", "就业兜底"),
+    "subsistence_allowance": ("subsistence allowance", "最低生活保障"),
+    "startup_support": ("start-up support", "创业扶持"),
+}
+INDICATORS.declare(
+    Indicator(
+        "policy_cost_total",
+        "yuan",
+        "yuan spent on follow-up support since moving in",
+        ("Policy cost, cumulative", "政策累计成本"),
+        "key",
+        better="lower",
+    ),
+    *(
+        Indicator(
+            f"policy_cost_{name}",
+            "yuan",
+            f"yuan spent on {en} since moving in",
+            (f"Cost of {en}, cumulative", f"{zh}累计成本"),
+        )
+        for name, (en, zh) in POLICY_LABELS.items()
+    ),
+    Indicator(
+        "policy_cost_month_total",
+        "yuan",
+        "yuan spent on follow-up support this month",
+        ("Policy cost this month", "本月政策成本"),
+        "detail",
+    ),
+    *(
+        Indicator(
+            f"policy_cost_month_{name}",
+            "yuan",
+            f"yuan spent on {en} this month",
+            (f"Cost of {en} this month", f"本月{zh}成本"),
+            "detail",
+        )
+        for name, (en, zh) in POLICY_LABELS.items()
+    ),
+    Indicator("trained_workers", "count", "courses completed since moving in", ("Trained workers", "培训人次")),
+    Indicator("businesses_started", "count", "businesses started with support", ("Businesses started", "扶持创业数")),
+    Indicator(
+        "guarantee_placements",
+        "count",
+        "placements by the employment guarantee since moving in",
+        ("Guarantee placements", "兜底安置人次"),
+    ),
+    Indicator(
+        "entrepreneurs", "count", "supported businesses running", ("Supported businesses running", "在营扶持企业")
+    ),
+)
 
 
 @dataclass

@@ -12,11 +12,11 @@ import pytest
 
 from simulation.indicators import SHARE_KEYS
 
-from .conftest import SMALL
+from .conftest import SMALL, SMALL_SET
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.toml")
-SMALL_SET = [arg for item in SMALL for arg in ("--set", item)]
+SET_ARGS = [arg for item in SMALL_SET for arg in ("--set", item)]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -24,7 +24,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_run_json_has_the_survey_keys_and_groups(tmp_path):
-    result = cli("run", BASELINE, "--years", "1", "--seed", "4", "--json", *SMALL_SET, "--out", str(tmp_path))
+    result = cli("run", BASELINE, "--years", "1", "--seed", "4", "--json", *SET_ARGS, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     for key in (*SHARE_KEYS, "income_per_capita_mean", "income_per_capita_median", "poverty_rate"):
@@ -54,15 +54,15 @@ def test_json_is_the_same_as_the_library_call():
     from scenarios import load_scenario
 
     result = cli(
-        "run", BASELINE, "--years", "1", "--seed", "9", "--json", *SMALL_SET, "--set", "wages.out_of_county=5000"
+        "run", BASELINE, "--years", "1", "--seed", "9", "--json", *SET_ARGS, "--set", "wages.out_of_county=5000"
     )
-    spec = load_scenario(BASELINE, [*SMALL, "wages.out_of_county=5000", "simulation.years=1"])
+    spec = load_scenario(BASELINE, {**SMALL, "wages.out_of_county": 5000, "simulation.years": 1})
     expected = run_scenario(spec, seed=9).final
     assert json.loads(result.stdout)["share_out_of_county"] == expected["share_out_of_county"]
 
 
 def test_summary_table_and_monthly_file(tmp_path):
-    result = cli("run", BASELINE, "--years", "1", *SMALL_SET, "--out", str(tmp_path / "o"))
+    result = cli("run", BASELINE, "--years", "1", *SET_ARGS, "--out", str(tmp_path / "o"))
     assert result.returncode == 0, result.stderr
     assert "employment_rate" in result.stdout and "By age group and education" in result.stdout
     assert (tmp_path / "o" / "monthly.csv").exists()

@@ -23,7 +23,7 @@ from analysis.compare import (
 )
 from scenarios import load_scenario
 
-from .conftest import SMALL, small_scenario
+from .conftest import SMALL_SET, small_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +72,7 @@ def test_cost_effectiveness_divides_extra_cost_by_extra_gains():
 
 def test_parameter_differences_lists_only_what_differs():
     a = load_scenario(None)
-    b = load_scenario(None, ["wages.out_of_county=5000", "policies.workshops.enabled=true"])
+    b = load_scenario(None, {"wages.out_of_county": 5000, "policies.workshops.enabled": True})
     diff = parameter_differences({"a": a, "b": b})
     assert set(diff["parameter"]) == {"wages.out_of_county", "policies.workshops.enabled"}
     assert parameter_differences({"a": a, "b": a}).empty
@@ -100,7 +100,7 @@ def test_identical_scenarios_differ_by_nothing_real():
 
 
 def test_parallel_and_serial_runs_give_identical_numbers():
-    specs = {"base": small_scenario(years=1), "more": small_scenario("policies.workshops.enabled=true", years=1)}
+    specs = {"base": small_scenario(years=1), "more": small_scenario({"policies.workshops.enabled": True}, years=1)}
     serial = run_experiment(specs, replicates=2, workers=1)
     parallel = run_experiment(specs, replicates=2, workers=2)
     pd.testing.assert_frame_equal(serial.tidy, parallel.tidy)
@@ -111,7 +111,7 @@ def test_compare_cli_writes_a_self_contained_report_with_the_printed_numbers(tmp
     args = [sys.executable, str(ROOT / "run.py"), "compare"]
     files = [str(ROOT / "scenarios" / "baseline.toml"), str(ROOT / "scenarios" / "policies" / "workshops.toml")]
     common = ["--replicates", "3", "--years", "1", "--workers", "2"]
-    sets = [a for s in SMALL for a in ("--set", s)]
+    sets = [a for s in SMALL_SET for a in ("--set", s)]
     result = subprocess.run([*args, *files, *common, *sets, "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ from .conftest import SMALL
 
 @pytest.fixture
 def setting():
-    scenario = load_scenario(None, [*SMALL, "income.pension_yuan_month=100"])
+    scenario = load_scenario(None, {**SMALL, "income.pension_yuan_month": 100})
     pop = generate_population(scenario, np.random.default_rng(3))
     return scenario, pop
 

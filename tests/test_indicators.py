@@ -51,3 +51,37 @@ def test_weighted_median_counts_people():
 
 def test_flatten_uses_dotted_keys():
     assert flatten({"a": 1, "by": {"x": {"s": 0.5}}}) == {"a": 1, "by.x.s": 0.5}
+
+
+def test_every_reported_indicator_is_declared_once_and_every_declared_one_is_reported():
+    from scenarios import load_scenario
+    from scenarios.loader import SCENARIO_DIR
+    from simulation import ResettlementModel
+    from simulation.indicators import INDICATORS
+
+    from .conftest import SMALL
+
+    model = ResettlementModel(load_scenario(SCENARIO_DIR / "combined.toml", {**SMALL, "simulation.years": 1}), seed=1)
+    model.run()
+    assert list(model.flat_indicators) == list(INDICATORS.names())
+    reported = {k for k, v in model.flat_indicators.items() if v == v}  # not NaN
+    assert reported >= set(INDICATORS.key())
+    off = ResettlementModel(load_scenario(None, {**SMALL, "ties.enabled": False}), seed=1)
+    off.step()
+    assert list(off.flat_indicators) == list(INDICATORS.names())
+    assert np.isnan(off.flat_indicators["mean_degree"])
+
+
+def test_the_table_formats_by_kind_and_knows_its_key_indicators():
+    from simulation.indicators import INDICATORS
+
+    assert INDICATORS.format("poverty_rate", 0.12345) == "0.123"
+    assert INDICATORS.format("income_per_capita_mean", 9450.4) == "9,450"
+    assert INDICATORS.format("returned_households", 12.0) == "12"
+    assert INDICATORS.format("poverty_rate", float("nan")) == "-"
+    assert INDICATORS["poverty_rate"].better == "lower" and INDICATORS["poverty_rate"].label_in("zh") == "贫困发生率"
+    assert "poverty_rate" in INDICATORS.key() and "ties" not in INDICATORS.names("summary")
+    assert set(INDICATORS.key()) <= set(INDICATORS.names("summary"))
+    assert INDICATORS["income_per_capita_mean_in_community"].observed == "income_after_yuan"
+    with pytest.raises(KeyError, match="unknown indicator 'poverty'"):
+        INDICATORS["poverty"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scenarios import ScenarioError, load_scenario
-from scenarios.loader import deep_merge, parse_override
+from scenarios.loader import deep_merge, parse_set
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -54,24 +54,31 @@ def test_malformed_toml_names_the_line(tmp_path):
 def test_set_overrides_are_typed_and_validated():
     s = load_scenario(
         None,
-        [
-            "wages.out_of_county=5200",
-            "community.id=demo",
-            "policies.public_welfare_jobs.priority_zero_employment=false",
-        ],
+        parse_set(
+            [
+                "wages.out_of_county=5200",
+                "community.id=demo",
+                "policies.public_welfare_jobs.priority_zero_employment=false",
+            ]
+        ),
     )
     assert s.wages.out_of_county == 5200.0
     assert s.community.id == "demo"
     assert s.policies.public_welfare_jobs.priority_zero_employment is False
     with pytest.raises(ScenarioError, match=r"--set wages.out_of_countyy=1: unknown key `wages.out_of_countyy`"):
-        load_scenario(None, ["wages.out_of_countyy=1"])
+        load_scenario(None, {"wages.out_of_countyy": 1})
     with pytest.raises(ScenarioError, match="expected KEY=VALUE"):
-        load_scenario(None, ["wages.out_of_county"])
+        parse_set(["wages.out_of_county"])
 
 
-def test_parse_override_keeps_bare_strings():
-    assert parse_override("community.name=Qingquan community") == (["community", "name"], "Qingquan community")
-    assert parse_override("a.b=[1, 2]") == (["a", "b"], [1, 2])
+def test_parse_set_types_values_once_and_keeps_bare_strings():
+    assert parse_set(["community.name=Qingquan community", "a.b=[1, 2]", "c=0.5", "d=true"]) == {
+        "community.name": "Qingquan community",
+        "a.b": [1, 2],
+        "c": 0.5,
+        "d": True,
+    }
+    assert parse_set(["a=1", "a=2"]) == {"a": 2}
 
 
 def test_deep_merge_merges_tables_and_replaces_values():

@@ -72,7 +72,7 @@ scenario_params = st.fixed_dictionaries(
         "choice.social": st.floats(0, 5),
         "policies.transition_period.years": st.integers(0, 3),
         "policies.subsistence_allowance.take_up": st.floats(0, 1),
-        "ties.allocation": st.sampled_from(['"mixed"', '"village_clustered"']),
+        "ties.allocation": st.sampled_from(["mixed", "village_clustered"]),
         "ties.activity_participation": st.floats(0, 1),
         "ties.households_per_building": st.integers(2, 100),
         "return_to_origin.base_rate": st.floats(0, 0.2),
@@ -84,11 +84,8 @@ scenario_params = st.fixed_dictionaries(
 @given(params=scenario_params, seed=st.integers(0, 10_000))
 def test_invariants_hold_every_month(params, seed):
     labour = max(1, int(params["community.relocated_population"] * 0.5))
-    overrides = [f"{k}={v}" for k, v in params.items()] + [
-        f"community.relocated_labour_force={labour}",
-        "community.distance_min_km=1",
-    ]
-    model = ResettlementModel(small_scenario(*overrides), seed=seed)
+    overrides = {**params, "community.relocated_labour_force": labour, "community.distance_min_km": 1}
+    model = ResettlementModel(small_scenario(overrides), seed=seed)
     pop = model.pop
     people = pop.n_members
     returned_before = model.social.returned.copy()

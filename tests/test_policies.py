@@ -47,7 +47,7 @@ def outcome(policy: str | None, key: str) -> np.ndarray:
     data = resolve_extends(SCENARIO_DIR / "no_support.toml")
     if policy is not None:
         data = deep_merge(data, {"policies": read_toml(POLICY_DIR / f"{policy}.toml")["policies"]})
-    scenario = validate(apply_overrides(data, [*SMALL, f"simulation.years={YEARS}"]), f"no_support + {policy}")
+    scenario = validate(apply_overrides(data, {**SMALL, "simulation.years": YEARS}), f"no_support + {policy}")
     values = []
     for seed in SEEDS:
         model = ResettlementModel(scenario, seed=seed)
@@ -69,8 +69,8 @@ def test_policy_moves_its_target_indicator(policy):
     assert effect.mean() > minimum, (policy, key, effect)
 
 
-def run(*overrides: str, path: Path | None = None, months: int = 24) -> ResettlementModel:
-    model = ResettlementModel(load_scenario(path, [*SMALL, *overrides]), seed=3)
+def run(overrides: dict | None = None, path: Path | None = None, months: int = 24) -> ResettlementModel:
+    model = ResettlementModel(load_scenario(path, {**SMALL, **(overrides or {})}), seed=3)
     model.run(months)
     return model
 
@@ -93,7 +93,7 @@ def test_costs_add_up_and_are_zero_for_policies_that_are_off():
 
 
 def test_welfare_cost_is_posts_filled_times_wage():
-    model = run("policies.subsistence_allowance.enabled=false", months=6)
+    model = run({"policies.subsistence_allowance.enabled": False}, months=6)
     monthly = model.datacollector.get_model_vars_dataframe()
     expected = monthly["public_welfare_posts_filled"].iloc[-1] * 800.0
     last = monthly["policy_cost_month_public_welfare_jobs"].iloc[-1]
@@ -103,9 +103,7 @@ def test_welfare_cost_is_posts_filled_times_wage():
 
 def test_policies_act_only_inside_their_months():
     model = run(
-        "policies.workshops.enabled=true",
-        "policies.workshops.start_month=5",
-        "policies.workshops.end_month=8",
+        {"policies.workshops.enabled": True, "policies.workshops.start_month": 5, "policies.workshops.end_month": 8},
         months=10,
     )
     cost = model.datacollector.get_model_vars_dataframe()["policy_cost_month_workshops"].to_numpy()
@@ -113,7 +111,7 @@ def test_policies_act_only_inside_their_months():
 
 
 def test_employment_guarantee_leaves_no_zero_employment_household():
-    model = run("policies.employment_guarantee.enabled=true", months=12)
+    model = run({"policies.employment_guarantee.enabled": True}, months=12)
     monthly = model.datacollector.get_model_vars_dataframe()
     assert (monthly["zero_employment_households"] == 0).all()
     assert model.indicators["guarantee_placements"] > 0
@@ -123,7 +121,7 @@ def test_employment_guarantee_leaves_no_zero_employment_household():
 
 def test_training_raises_skill_by_the_gain_on_completion():
     scenario = load_scenario(
-        None, [*SMALL, "policies.skills_training.enabled=true", "policies.skills_training.coverage=1"]
+        None, {**SMALL, "policies.skills_training.enabled": True, "policies.skills_training.coverage": 1}
     )
     model = ResettlementModel(scenario, seed=2)
     model.step()
@@ -140,26 +138,26 @@ def test_training_raises_skill_by_the_gain_on_completion():
 
 
 def test_labour_export_is_paid_per_covered_placement():
-    model = run("policies.labour_export.enabled=true", "policies.labour_export.coverage=0", months=6)
+    model = run({"policies.labour_export.enabled": True, "policies.labour_export.coverage": 0}, months=6)
     assert model.indicators["policy_cost_labour_export"] == 0.0
-    model = run("policies.labour_export.enabled=true", months=6)
+    model = run({"policies.labour_export.enabled": True}, months=6)
     assert model.indicators["policy_cost_labour_export"] > 0
     assert model.indicators["policy_cost_labour_export"] % 600 == 0
 
 
 def test_cross_field_checks(tmp_path):
     with pytest.raises(ScenarioError, match=r"policies.workshops`: start_month must be <= end_month \(30 > 10\)"):
-        load_scenario(None, ["policies.workshops.start_month=30", "policies.workshops.end_month=10"])
+        load_scenario(None, {"policies.workshops.start_month": 30, "policies.workshops.end_month": 10})
     with pytest.raises(ScenarioError, match=r"policies.public_welfare_jobs.posts \(7000\) must not exceed"):
-        load_scenario(None, ["policies.public_welfare_jobs.posts=7000"])
+        load_scenario(None, {"policies.public_welfare_jobs.posts": 7000})
     with pytest.raises(
         ScenarioError, match=r"policies.labour_export.coverage`: Input should be less than or equal to 1"
     ):
-        load_scenario(None, ["policies.labour_export.coverage=1.5"])
+        load_scenario(None, {"policies.labour_export.coverage": 1.5})
     with pytest.raises(
         ScenarioError, match=r"policies.transition_period.years`: Input should be less than or equal to 3"
     ):
-        load_scenario(None, ["policies.transition_period.years=4"])
+        load_scenario(None, {"policies.transition_period.years": 4})
 
 
 def test_misspelled_policy_name_suggests_the_right_one(tmp_path):

@@ -24,16 +24,16 @@ MONTHS = 24
 AVERAGED = 12  # the last months, averaged
 
 
-def scenario(*extra: str):
+def scenario(extra: dict):
     return load_scenario(
         None,
-        [
-            "community.relocated_population=7200",
-            "community.relocated_labour_force=3840",
-            "community.source_villages=360",
-            "ties.enabled=false",  # the plain model has the core rules: contacts are fellow villagers
-            *extra,
-        ],
+        {
+            "community.relocated_population": 7200,
+            "community.relocated_labour_force": 3840,
+            "community.source_villages": 360,
+            "ties.enabled": False,  # the plain model has the core rules: contacts are fellow villagers
+            **extra,
+        },
     )
 
 
@@ -62,10 +62,10 @@ def mean_shares(spec) -> tuple[dict[str, float], dict[str, float]]:
 
 
 @pytest.mark.parametrize(
-    "extra", [(), ("policies.public_welfare_jobs.priority_zero_employment=false", "wages.out_of_county=5500")]
+    "extra", [{}, {"policies.public_welfare_jobs.priority_zero_employment": False, "wages.out_of_county": 5500}]
 )
 def test_fast_model_matches_the_plain_specification(extra):
-    spec = scenario(*extra)
+    spec = scenario(extra)
     assert 1900 < ResettlementModel(spec, seed=0).pop.n_households < 2100
     fast, plain = mean_shares(spec)
     for key in SHARE_KEYS:

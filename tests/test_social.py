@@ -14,10 +14,10 @@ from .conftest import small_scenario
 SEEDS = (1, 2, 3, 4)
 
 
-def final(*overrides: str, key: str, years: int = 3) -> np.ndarray:
+def final(overrides: dict | None = None, *, key: str, years: int = 3) -> np.ndarray:
     values = []
     for seed in SEEDS:
-        model = ResettlementModel(small_scenario(*overrides, years=years), seed=seed)
+        model = ResettlementModel(small_scenario(overrides, years=years), seed=seed)
         model.run()
         values.append(model.indicators[key])
     return np.array(values, dtype=float)
@@ -26,7 +26,7 @@ def final(*overrides: str, key: str, years: int = 3) -> np.ndarray:
 def test_buildings_are_filled_by_village_or_mixed():
     scenario = small_scenario()
     clustered = ResettlementModel(scenario, seed=1)
-    mixed = ResettlementModel(small_scenario('ties.allocation="mixed"'), seed=1)
+    mixed = ResettlementModel(small_scenario({"ties.allocation": "mixed"}), seed=1)
 
     def villages_per_building(model):
         pop, building = model.pop, model.social.building
@@ -87,7 +87,7 @@ def test_social_graph_has_exactly_the_internal_edges():
 
 
 def test_ties_off_falls_back_to_fellow_villagers():
-    model = ResettlementModel(small_scenario("ties.enabled=false"), seed=1)
+    model = ResettlementModel(small_scenario({"ties.enabled": False}), seed=1)
     model.run(3)
     assert model.social is None and "mean_degree" not in model.indicators
     with pytest.raises(RuntimeError, match="ties submodel is off"):
@@ -97,24 +97,24 @@ def test_ties_off_falls_back_to_fellow_villagers():
 def test_more_community_activities_raise_cross_origin_ties_and_integration():
     for key, minimum in (("cross_origin_tie_share", 0.03), ("integration_index", 0.03)):
         base = final(key=key)
-        more = final("ties.activity_participation=0.3", key=key)
+        more = final({"ties.activity_participation": 0.3}, key=key)
         assert (more > base).all() and (more - base).mean() > minimum, (key, base, more)
 
 
 def test_mixed_allocation_gives_more_cross_origin_ties():
     clustered = final(key="cross_origin_tie_share")
-    mixed = final('ties.allocation="mixed"', key="cross_origin_tie_share")
+    mixed = final({"ties.allocation": "mixed"}, key="cross_origin_tie_share")
     assert (mixed > clustered).all() and (mixed - clustered).mean() > 0.02
 
 
 def test_longer_transition_gives_at_least_as_many_returns():
-    short = final("policies.transition_period.years=0", key="returned_households")
-    long = final("policies.transition_period.years=3", key="returned_households")
+    short = final({"policies.transition_period.years": 0}, key="returned_households")
+    long = final({"policies.transition_period.years": 3}, key="returned_households")
     assert (long >= short).all() and long.mean() > 1.5 * short.mean()
 
 
 def test_returned_households_leave_local_work_and_stay_out_of_the_indicators():
-    model = ResettlementModel(small_scenario("return_to_origin.base_rate=0.05"), seed=5)
+    model = ResettlementModel(small_scenario({"return_to_origin.base_rate": 0.05}), seed=5)
     model.run(12)
     social, pop = model.social, model.pop
     assert social.returned.sum() == model.indicators["returned_households"] > 0
@@ -125,15 +125,15 @@ def test_returned_households_leave_local_work_and_stay_out_of_the_indicators():
 
 
 def test_chain_migration_raises_out_of_county_work():
-    base = final("ties.chain_migration=0.0", key="share_out_of_county", years=2)
-    chain = final("ties.chain_migration=1.0", key="share_out_of_county", years=2)
+    base = final({"ties.chain_migration": 0.0}, key="share_out_of_county", years=2)
+    chain = final({"ties.chain_migration": 1.0}, key="share_out_of_county", years=2)
     assert (chain > base).all()
 
 
 def test_network_metrics_come_from_networkx_on_schedule():
     import networkx as nx
 
-    model = ResettlementModel(small_scenario("ties.metrics_every_months=3", "ties.metrics_at_end=false"), seed=6)
+    model = ResettlementModel(small_scenario({"ties.metrics_every_months": 3, "ties.metrics_at_end": False}), seed=6)
     model.run(2)
     assert np.isnan(model.indicators["clustering"])
     model.step()

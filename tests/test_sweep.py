@@ -17,15 +17,15 @@ from analysis.executors import iterate_results
 from analysis.sensitivity import SensitivityError, analyse
 from analysis.sweep import SweepError, load_sweep, read_results, run_sweep
 
-from .conftest import SMALL
+from .conftest import SMALL_SET
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL_SET = ", ".join(f'"{s}"' for s in (*SMALL, "simulation.years=1"))
+SETS = ", ".join(f'"{s}"' for s in (*SMALL_SET, "simulation.years=1"))
 
 
 def sweep_file(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
     path = tmp_path / name
-    path.write_text(f'base = "{ROOT / "scenarios" / "baseline.toml"}"\nset = [{SMALL_SET}]\n{body}', encoding="utf-8")
+    path.write_text(f'base = "{ROOT / "scenarios" / "baseline.toml"}"\nset = [{SETS}]\n{body}', encoding="utf-8")
     return path
 
 
@@ -93,14 +93,14 @@ def test_store_is_resumable_and_records_failures(tmp_path, monkeypatch):
     out = tmp_path / "out"
     import analysis.sweep as sweep_module
 
-    real = sweep_module.ResettlementModel
+    real = sweep_module.simulate
 
     def flaky(scenario, seed):
         if scenario.wages.out_of_county == 4500 and seed == 2:
             raise RuntimeError("synthetic failure")
-        return real(scenario, seed=seed)
+        return real(scenario, seed)
 
-    monkeypatch.setattr(sweep_module, "ResettlementModel", flaky)
+    monkeypatch.setattr(sweep_module, "simulate", flaky)
     counts = run_sweep(sweep, out, workers=1, batch_size=5)
     assert counts == {"total": 12, "stored_before": 0, "run_now": 12, "failed_now": 2}
     results = read_results(out)

@@ -26,7 +26,7 @@ def test_table_has_every_community_and_indicator(result):
     assert (table["ci_low"] <= table["simulated"] + 1e-12).all() and (
         table["simulated"] <= table["ci_high"] + 1e-12
     ).all()
-    income = table[table["indicator"] == "income_per_capita_mean"].set_index("community")
+    income = table[table["indicator"] == "income_per_capita_mean_in_community"].set_index("community")
     assert income.loc["yunyang_qinglongquan", "observed"] == 5046
     assert income["within"].isna().all()  # income is out of sample: no target band, a MAPE instead
     assert result.income_mape == pytest.approx((income["error"].abs() / income["observed"]).mean())

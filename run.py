@@ -18,6 +18,7 @@ from rich.table import Table
 
 from analysis import json_safe, run_scenario
 from scenarios import ScenarioError, catalogue, load_scenario, override, parse_set
+from scenarios.loader import erased_differences
 from simulation.indicators import INDICATORS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -146,6 +147,13 @@ def compare(
         int | None, typer.Option(min=1, help="Local worker processes (default: all processors).")
     ] = None,
     set_: SetOption = None,
+    allow_erasing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-erasing",
+            help="Allow a --set or --community that makes the compared scenarios equal where their files differ.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON.")] = False,
 ) -> None:
     """Compare scenarios over replicates: table with 95% CIs, paired differences, costs, report."""
@@ -158,6 +166,10 @@ def compare(
     if len(files) < 2:
         fail("compare needs a base scenario and at least one other (or no arguments for baseline vs combined).")
     specs = [load_with_flags(f, set_, community, years=years) for f in files]
+    if not allow_erasing:
+        erased = erased_differences(files, parse_set(set_ or []), community)
+        if erased:
+            fail(" ".join(erased))
     overrides = list(set_ or []) + ([f"--years {years}"] if years is not None else [])
     labels = unique_labels(specs)
     scenarios = dict(zip(labels, specs, strict=True))

@@ -53,7 +53,6 @@ SECTOR_KEYS = ("share_agriculture", "share_industry", "share_services", "share_p
 TARGET_KEYS = (*SECTOR_KEYS, "share_out_of_county")
 SURVEY_YEARS = 3  # months simulated = time from moving in to the survey (assumption: moved in 2017-2018)
 CALIBRATION_PEOPLE = 4_800  # relocated people simulated while fitting (shares are scale-free)
-WELFARE_POSTS_PER_WORKER = 150 / 6_300  # the baseline's density of public-welfare posts
 
 PER_COMMUNITY = {
     "labour_demand.industry_posts_per_100_workers": (0.0, 80.0),
@@ -101,8 +100,8 @@ def observed() -> pd.DataFrame:
 
 
 def community_data(community: str, scaled: bool) -> dict[str, Any]:
-    """Raw scenario data: the baseline with a community's profile, the survey horizon, the
-    baseline's welfare-post density, and (if `scaled`) at most `CALIBRATION_PEOPLE` people."""
+    """Raw scenario data: the baseline with a community's profile, the survey horizon and
+    at most `CALIBRATION_PEOPLE` people if `scaled` (policy amounts are densities: they need no scaling)."""
     data = resolve_extends(SCENARIO_DIR / "baseline.toml")
     profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
     data = deep_merge(data, {"community": profile["community"]})
@@ -112,11 +111,9 @@ def community_data(community: str, scaled: bool) -> dict[str, Any]:
         c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
         c["source_villages"] = max(1, round(c["source_villages"] * factor))
         c["relocated_population"] = CALIBRATION_PEOPLE
-    posts = round(c["relocated_labour_force"] * WELFARE_POSTS_PER_WORKER)
     return apply_overrides(
         data,
         {
-            "policies.public_welfare_jobs.posts": posts,
             "simulation.years": SURVEY_YEARS,
             "ties.metrics_at_end": False,
         },
@@ -415,7 +412,6 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
     for community, params in result.per_community.items():
         profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
         c = profile["community"]
-        posts = round(c["relocated_labour_force"] * WELFARE_POSTS_PER_WORKER)
         lines = [
             f"# {community}: calibrated to the 2020 survey by `python run.py calibrate` (analysis/calibration.py).",
             f"# Loss {result.loss[community]:.2f} (percentage points squared, five shares), seeds {list(result.seeds)}.",
@@ -442,14 +438,11 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
         for key, value in result.shared.items():
             table, name = key.rsplit(".", 1)
             tables.setdefault(table, {})[name] = value
-        tables.setdefault("policies.public_welfare_jobs", {})["posts"] = posts
         for table, values in tables.items():
             lines.append(f"[{table}]")
             for name, value in values.items():
                 shared = f"{table}.{name}" in SHARED
                 note = "  # shared by all six communities" if shared else ""
-                if table == "policies.public_welfare_jobs":
-                    note = "  # the baseline's density of posts per relocated worker"
                 text = f"{value}" if isinstance(value, int) else f"{value:.4f}"
                 lines.append(f"{name} = {text}{note}")
             lines.append("")

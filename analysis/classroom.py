@@ -29,10 +29,6 @@ NETWORK_EVERY = 3  # months between redraws of the network view
 CALIBRATED_DIR = SCENARIO_DIR / "calibrated"
 COMMUNITY_CHOICES = ("typical", *sorted(p.stem for p in COMMUNITY_DIR.glob("*.toml")))
 BASELINE = load_scenario(SCENARIO_DIR / "baseline.toml")
-# absolute numbers in the baseline, kept at the same density per relocated worker when a
-# community is scaled down to a classroom size
-WELFARE_POSTS_PER_WORKER = BASELINE.policies.public_welfare_jobs.posts / BASELINE.community.relocated_labour_force
-WORKSHOP_JOBS_PER_WORKER = BASELINE.policies.workshops.industry_jobs / BASELINE.community.relocated_labour_force
 
 Kind = Literal["select", "int", "float", "switch", "seed"]
 Group = Literal["setting", "factors", "policies"]
@@ -140,7 +136,7 @@ TEXT: dict[str, dict[str, str]] = {
         "public_welfare_jobs": "Public-welfare posts",
         "subsistence_allowance": "Subsistence allowance (safety net)",
         "skills_training": "Skills training",
-        "workshops": "Poverty-alleviation workshops (more factory jobs)",
+        "workshops": "Poverty-alleviation workshops (care-friendly jobs near home)",
         "labour_export": "Organised labour export",
         "community_services": "Community activities and child / elder care",
         "employment_guarantee": "One job per household guarantee",
@@ -173,6 +169,7 @@ TEXT: dict[str, dict[str, str]] = {
         "local_services": "local services",
         "public_welfare": "public-welfare post",
         "farming_origin": "farming at the origin",
+        "workshop": "workshop",
         "villages_note": "one colour per origin village (colours repeat)",
     },
     "zh": {
@@ -207,7 +204,7 @@ TEXT: dict[str, dict[str, str]] = {
         "public_welfare_jobs": "公益性岗位",
         "subsistence_allowance": "最低生活保障（兜底）",
         "skills_training": "技能培训",
-        "workshops": "扶贫车间（增加工厂岗位）",
+        "workshops": "扶贫车间（可兼顾照料的家门口岗位）",
         "labour_export": "有组织劳务输出",
         "community_services": "社区活动与托幼养老服务",
         "employment_guarantee": "每户至少一人就业",
@@ -239,6 +236,7 @@ TEXT: dict[str, dict[str, str]] = {
         "local_services": "本地服务业",
         "public_welfare": "公益岗位",
         "farming_origin": "回原籍务农",
+        "workshop": "扶贫车间",
         "villages_note": "每个迁出村一种颜色（颜色会重复）",
     },
 }
@@ -266,11 +264,12 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "transition_years": "Pull of the origin: while the old house stands, families can farm there or go back.",
         "mixed_allocation": "Policy lever on integration: flats allocated across villages make strangers "
         "neighbours, so more new ties form.",
-        "public_welfare_jobs": "Policy: low-paid posts (cleaning, security, forest ranger) kept for households "
-        "with no one employed.",
-        "subsistence_allowance": "Policy: the safety net; poor households may receive a monthly allowance.",
+        "public_welfare_jobs": "Policy: low-paid posts (cleaning, security, forest ranger) for weak labour without "
+        "work (older people, carers) and households with no one employed, one per household.",
+        "subsistence_allowance": "Policy: the safety net; households below the line, found by a means test, get "
+        "their income topped up each month.",
         "skills_training": "Policy: courses raise skills, and with them wages, especially outside the county.",
-        "workshops": "Policy: workshops and firms attracted to the community add factory jobs nearby.",
+        "workshops": "Policy: workshops beside the community add piece-work jobs that carers can combine with care.",
         "labour_export": "Policy: organised placement in jobs elsewhere lowers the cost of going out.",
         "community_services": "Policy: activities bring neighbours together; day care frees carers to work.",
         "employment_guarantee": "Policy: officials make sure each household with labour has one member working.",
@@ -296,10 +295,10 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "inertia": "中间障碍：换工作有成本，人们倾向于维持现状。",
         "transition_years": "原籍拉力：旧房未拆时，家庭还能回去种地或返迁。",
         "mixed_allocation": "促进融入的政策：不同村混合分配住房，陌生人成为邻居，新关系更多。",
-        "public_welfare_jobs": "政策：为无人就业的家庭提供保洁、保安、护林等低薪公益岗位。",
-        "subsistence_allowance": "政策：兜底保障，贫困家庭可领取每月低保金。",
+        "public_welfare_jobs": "政策：为无业的弱劳动力（老人、照料者）和零就业家庭提供保洁、保安、护林等低薪公益岗位，每户一个。",
+        "subsistence_allowance": "政策：兜底保障，经家计调查收入低于标准的家庭，每月补足到标准。",
         "skills_training": "政策：培训提高技能和工资，尤其是在县外务工时。",
-        "workshops": "政策：扶贫车间和引进的企业在社区附近增加工厂岗位。",
+        "workshops": "政策：社区旁的扶贫车间增加计件岗位，照料家人的人也能兼顾。",
         "labour_export": "政策：有组织地输送到外地就业，降低外出成本。",
         "community_services": "政策：社区活动让邻居相识；托幼养老服务让照料者可以就业。",
         "employment_guarantee": "政策：干部确保每个有劳动力的家庭至少一人就业。",
@@ -379,8 +378,7 @@ def classroom_scenario(controls: dict[str, Any]) -> Scenario:
     arguments; the seed is not used here).
 
     The preset is scaled to about `households` households keeping its survey ratios:
-    labour force and origin villages per person, and the baseline's public-welfare posts
-    and workshop jobs per relocated worker (absolute numbers in the files).
+    labour force and origin villages per person (policy amounts are densities already).
     """
     c = {**DEFAULTS, **controls}
     community = str(c["community"])
@@ -407,8 +405,6 @@ def classroom_scenario(controls: dict[str, Any]) -> Scenario:
         "policies.transition_period.years": int(c["transition_years"]),
         "ties.allocation": "mixed" if c["mixed_allocation"] else "village_clustered",
         "ties.metrics_at_end": False,
-        "policies.public_welfare_jobs.posts": max(1, round(labour * WELFARE_POSTS_PER_WORKER)),
-        "policies.workshops.industry_jobs": max(1, round(labour * WORKSHOP_JOBS_PER_WORKER)),
         **{f"policies.{name}.enabled": bool(c[name]) for name in POLICY_SWITCHES},
         "simulation.years": YEARS,
     }
@@ -627,7 +623,7 @@ def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: fl
     present = np.ones(n, dtype=bool)
     parts = []
     if model.social is not None:
-        present = ~model.social.returned
+        present = ~model.returned
         net = model.social.network
         keep = present[net.src] & present[net.dst] & (net.strength >= min_strength)
         a, b = pos[net.src[keep]], pos[net.dst[keep]]

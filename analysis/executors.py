@@ -64,7 +64,7 @@ def network_sample(model: ResettlementModel, seed: int) -> dict[str, Any] | None
     rng = np.random.default_rng(seed)
     # whole buildings, picked at random, so that neighbourhoods and their ties stay intact
     building = model.social.building
-    present = ~model.social.returned
+    present = ~model.returned
     nodes: list[int] = []
     for b in rng.permutation(np.unique(building[present])):
         nodes.extend(np.flatnonzero((building == b) & present).tolist())

@@ -38,6 +38,7 @@ WORK_COLOURS = {
     "farming_origin": "#8c6d31",
     "part_time": "#e6550d",
     "out_of_county": "#d62728",
+    "workshop": "#6baed6",
 }
 assert set(WORK_COLOURS) == set(OPTION_NAMES)
 

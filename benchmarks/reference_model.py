@@ -1,11 +1,17 @@
 """The monthly rules written plainly, one household at a time: the readable specification.
 
 This is deliberately slow. Each household is a Mesa agent whose members are ordinary
-Python objects; every utility is summed term by term. It follows the same rules as the
-batched model in `simulation/` (see docs/MODEL.md, "Submodels"), so it serves as an
-oracle in tests/test_reference.py and as the baseline of the speed ratio in
-benchmarks/bench_core.py. Population generation is shared with the fast model (it is
-set-up, not a monthly rule); everything after is written out again here.
+Python objects; every utility is summed term by term, and every policy rule is written
+out again as plain code for one household or one person. It follows the same rules as
+the batched model in `simulation/` (docs/MODEL.md, "Submodels", and the policy contract in
+7.9) for the core model with the ties submodel off and for these policies: public-welfare
+posts (targeting, one per household, yearly review), the subsistence allowance (means
+test, take-up by need, work effort), the transition period, the employment guarantee,
+workshops and community care. It serves as an oracle in tests/test_reference.py and as the
+baseline of the speed ratio in benchmarks/bench_core.py. Population generation is shared
+with the fast model (it is set-up, not a monthly rule); everything after is written out
+again here. Not covered here: the other policies, policies that start or end within a run,
+and the ties submodel.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import mesa
 import numpy as np
 
 from scenarios.schema import Scenario
-from simulation.options import CAPPED, N_OPTIONS, SCHOOLING_YEARS, Option
+from simulation.options import CAPPED, N_OPTIONS, SCHOOLING_YEARS, Education, Option
 from simulation.population import assign_care_duties, generate_population, labour_mask
 
 RELOCATION_ONLY = {Option.PUBLIC_WELFARE, Option.FARMING_ORIGIN, Option.PART_TIME}
+NEAR_HOME = {Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE, Option.WORKSHOP}
+LEFT_BEHIND = NEAR_HOME | {Option.PART_TIME}
+FARMING = {Option.FARMING_ORIGIN, Option.PART_TIME}
 
 
 @dataclass
@@ -39,6 +48,8 @@ class Member:
     in_labour: bool = False
     seeking: bool = False
     was_out: bool = False
+    guarantee_post: bool = False  # holds a post the employment guarantee created for them
+    care_covered: bool = False  # their dependants have a place in community care
 
 
 class PlainHousehold(mesa.Agent):
@@ -53,32 +64,87 @@ class PlainHousehold(mesa.Agent):
         self.village = int(pop.village[index])
         self.distance = float(pop.distance_km[index])
         self.land = float(pop.land_mu[index])
-        allowance = model.config.policies.subsistence_allowance
-        self.takes_up_allowance = allowance.enabled and float(pop.subsistence_draw[index]) < allowance.take_up
-        self.income = 0.0
+        self.size = len(members)
+        self.allowance_draw = model.rng.random()  # stigma and knowing how to apply
+        self.on_allowance = False
+        self.allowance = 0.0  # this month's allowance, yuan
+        self.income = 0.0  # yuan per month
+        self.net_income = 0.0  # less the costs of living in town
+        self.returned = False
 
-    # -- stage 1: job separations and reviews
-    def separate_and_review(self) -> None:
-        """Posts end with the separation rates; some workers reconsider this month."""
+    @property
+    def living(self) -> bool:
+        """Relocated and still in the community."""
+        return self.relocated and not self.returned
+
+    def workers(self) -> list[Member]:
+        """Labour-force members."""
+        return [p for p in self.members if p.in_labour]
+
+    def zero_employment(self) -> bool:
+        """Has labour, but nobody in the labour force works."""
+        labour = self.workers()
+        return bool(labour) and all(p.option == Option.NOT_WORKING for p in labour)
+
+    def others_work(self, member: Member) -> bool:
+        """Another labour member of the household works."""
+        return any(p is not member and p.option != Option.NOT_WORKING for p in self.workers())
+
+    def weak(self, p: Member) -> bool:
+        """Weak labour: older worker, carer, or primary schooling with little skill."""
+        w = self.model.config.policies.public_welfare_jobs
+        return (
+            p.age >= w.older_worker_age
+            or p.care_duty
+            or (p.education <= Education.PRIMARY_OR_LESS and p.skill < w.low_skill)
+        )
+
+    # -- stage 1: posts that end, separations and reviews
+    def start_month(self) -> None:
+        """Posts that policies end this month, then separations and reviews."""
         m, s = self.model, self.model.config
+        for p in self.members:
+            if p.guarantee_post and (p.option != Option.PUBLIC_WELFARE or not p.in_labour):
+                p.guarantee_post = False  # left it for other work, or left the labour force
+            if p.guarantee_post and (self.others_work(p) or not self.living):
+                p.guarantee_post, p.option = False, Option.NOT_WORKING
+                m.forced.add(p.index)
+        if m.welfare_review_due():
+            for p in self.workers():
+                held = p.option == Option.PUBLIC_WELFARE and not p.guarantee_post
+                if held and not self.weak(p) and self.others_work(p):  # no longer qualifies
+                    p.option = Option.NOT_WORKING
+                    m.forced.add(p.index)
         for p in self.members:
             p.seeking = False
             if not p.in_labour:
                 continue
             p.was_out = p.option == Option.OUT_OF_COUNTY
             u_sep = m.rng.random()
-            if (p.option in CAPPED and u_sep < s.labour_demand.separation_rate_local) or (
-                p.was_out and u_sep < s.labour_demand.separation_rate_out_of_county
-            ):
+            separated = (
+                p.option in CAPPED and not p.guarantee_post and u_sep < s.labour_demand.separation_rate_local
+            ) or (p.was_out and u_sep < s.labour_demand.separation_rate_out_of_county)
+            if separated:
                 p.option, p.seeking = Option.NOT_WORKING, True
-            rate = s.choice.review_rate_not_working if p.option == Option.NOT_WORKING else s.choice.review_rate
-            if m.rng.random() < rate or m.month == 1:
+            searching = p.option == Option.NOT_WORKING or p.guarantee_post
+            rate = s.choice.review_rate_not_working if searching else s.choice.review_rate
+            if m.rng.random() < rate or m.month == 1 or p.index in m.forced:
                 p.seeking = True
 
-    def zero_employment(self) -> bool:
-        """Has labour, but nobody in the labour force works."""
-        labour = [p for p in self.members if p.in_labour]
-        return bool(labour) and all(p.option == Option.NOT_WORKING for p in labour)
+    def welfare_candidate(self) -> Member | None:
+        """The one member who may take a welfare post this month, if any (carer, then oldest)."""
+        m = self.model
+        if not self.living or not m.welfare_on:
+            return None
+        if any(p.option == Option.PUBLIC_WELFARE and not p.guarantee_post for p in self.workers()):
+            return None  # one post per household
+        zero = self.model.zero_before[self.index]
+        eligible = [
+            p for p in self.workers() if p.seeking and ((self.weak(p) and p.option == Option.NOT_WORKING) or zero)
+        ]
+        if not eligible:
+            return None
+        return min(eligible, key=lambda p: (not p.care_duty, -p.age))
 
     # -- stage 2: choose, in the model's priority order
     def choose(self, seeker: Member) -> None:
@@ -89,8 +155,14 @@ class PlainHousehold(mesa.Agent):
         if current != Option.OUT_OF_COUNTY and m.rng.random() >= s.labour_demand.out_of_county_job_finding_rate:
             scores[Option.OUT_OF_COUNTY] = -math.inf
         scores = [score + m.rng.gumbel() for score in scores]
-        ranked = sorted(range(N_OPTIONS), key=lambda j: -scores[j])
-        for j in ranked:
+        if seeker.guarantee_post:
+            kept = scores[current] - (s.choice.inertia if m.month > 1 else 0.0)
+            scores[current] = -math.inf
+            if kept >= max(scores):
+                return  # keeps the stopgap post
+            seeker.guarantee_post = False
+        chosen = Option.NOT_WORKING
+        for j in sorted(range(N_OPTIONS), key=lambda j: -scores[j]):
             if scores[j] == -math.inf:
                 continue
             if j in CAPPED and m.vacancies[j] <= 0:
@@ -107,66 +179,77 @@ class PlainHousehold(mesa.Agent):
 
     def earnings(self, p: Member) -> list[float]:
         """Net monthly earnings of member `p` in each option (yuan)."""
-        s = self.model.config
+        m, s = self.model, self.model.config
         w, o = s.wages, s.origin
         years = SCHOOLING_YEARS[p.education] - 9.0
-        skill_term = w.return_to_skill * (p.skill - self.model.skill_reference)
+        skill_term = w.return_to_skill * (p.skill - m.skill_reference)
         f_local = math.exp(w.return_to_schooling_local * years + skill_term)
         f_out = math.exp(w.return_to_schooling_out * years + skill_term)
         paid = w.months_worked_per_year / 12.0
-        welfare_wage = s.policies.public_welfare_jobs.wage_yuan_month
-        travel = o.travel_cost_yuan_per_km * 2.0 * self.distance
-        farm = self.model.farm_base * self.model.land_share[p.index]
+        distance = 0.0 if self.returned else self.distance
+        travel = o.travel_cost_yuan_per_km * 2.0 * distance
+        farm = m.farm_base * m.land_share[p.index]
         return [
             0.0,
             w.local_industry * f_local * paid,
             w.local_services * f_local * paid,
-            welfare_wage,
+            s.policies.public_welfare_jobs.wage_yuan_month,
             farm - o.trips_per_month_farming * travel,
             o.part_time_farm_fraction * farm
             + (1 - o.part_time_farm_fraction) * w.casual_local * f_local * paid
             - o.trips_per_month_part_time * travel,
             (w.out_of_county * f_out - w.living_cost_out_of_county) * paid,
+            s.policies.workshops.wage_yuan_month * f_local * paid,
         ]
 
     def utilities(self, p: Member) -> list[float]:
-        """Push-pull utility of each option for member `p`, term by term."""
-        m, c = self.model, self.model.config.choice
+        """Push-pull utility of each option for member `p`, term by term, with the policies' terms."""
+        m, s = self.model, self.model.config
+        c = s.choice
         earn = self.earnings(p)
         shares = m.contact_shares(self.village, p.option)
-        demolished = m.month > m.config.transition_months
+        demolished = self.relocated and not self.returned and m.month > s.transition_months
+        distance = 0.0 if self.returned else self.distance
         u = []
         for j in range(N_OPTIONS):
-            if not self.relocated and j in RELOCATION_ONLY:
+            if (not self.relocated and j in RELOCATION_ONLY) or (self.returned and j in LEFT_BEHIND):
                 u.append(-math.inf)
                 continue
             value = c.income_per_1000_yuan * earn[j] / 1000.0
             value += c.constant.as_tuple()[j]
             value -= c.care_penalty.as_tuple()[j] * p.care_duty
             value += c.age_per_decade.as_tuple()[j] * (p.age - 35.0) / 10.0
-            value -= c.distance_per_100km.as_tuple()[j] * self.distance / 100.0
+            value -= c.distance_per_100km.as_tuple()[j] * distance / 100.0
             value -= c.demolition_penalty.as_tuple()[j] * demolished
             value += c.social * shares[j]
             if m.month > 1 and j == p.option:
                 value += c.inertia
             if j == Option.OUT_OF_COUNTY and not (p.was_out and p.option == Option.OUT_OF_COUNTY):
-                value -= (
-                    c.income_per_1000_yuan * m.config.choice.migration_cost_yuan / 1000.0 / c.planning_horizon_months
-                )
+                value -= c.income_per_1000_yuan * c.migration_cost_yuan / 1000.0 / c.planning_horizon_months
+            # policies
+            if j == Option.PUBLIC_WELFARE and m.welfare_on:
+                if p is not m.candidates.get(self.index):
+                    value = -math.inf
+                elif m.zero_before[self.index] and self.weak(p):
+                    value += s.policies.public_welfare_jobs.zero_employment_encouragement
+            if m.care_on and p.care_duty and p.care_covered and j in NEAR_HOME:
+                value += s.policies.community_services.care_relief * c.care_penalty.as_tuple()[j]
+            if m.allowance_on and self.allowance > 0 and j != Option.NOT_WORKING:
+                lost = s.policies.subsistence_allowance.benefit_withdrawal * min(max(earn[j], 0.0), self.allowance)
+                value -= c.income_per_1000_yuan * lost / 1000.0
             u.append(value)
         return u
 
     # -- stage 3: learn and earn
     def learn_and_earn(self) -> None:
-        """Skills grow with work; household income with transfers (no land-rent or asset policy here)."""
-        s = self.model.config
+        """Skills grow with work; household income with pensions, the allowance, and living costs."""
+        m, s = self.model, self.model.config
         c, w, inc = s.choice, s.wages, s.income
-        threshold = s.policies.subsistence_allowance.threshold_yuan
         earnings = 0.0
         for p in self.members:
             if p.option == Option.OUT_OF_COUNTY:
                 p.skill = min(1.0, p.skill + c.skill_gain_out_of_county_per_year / 12.0)
-            elif p.option in (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES):
+            elif p.option in (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.WORKSHOP):
                 p.skill = min(1.0, p.skill + c.skill_gain_local_per_year / 12.0)
             if p.in_labour and p.option != Option.NOT_WORKING:
                 e = max(self.earnings(p)[p.option], 0.0)
@@ -175,11 +258,48 @@ class PlainHousehold(mesa.Agent):
                 earnings += e
         pension = inc.pension_yuan_month * sum(p.age >= inc.pension_age for p in self.members)
         before = earnings + pension
-        per_capita = before * 12.0 / len(self.members)
-        allowance = 0.0
-        if self.relocated and self.takes_up_allowance and per_capita < threshold:
-            allowance = (threshold - per_capita) * len(self.members) / 12.0
-        self.income = before + allowance
+        self.allowance = 0.0
+        if m.allowance_on:
+            a = s.policies.subsistence_allowance
+            per_capita = before * 12.0 / self.size
+            if m.allowance_review_due():
+                gap = min(max((a.threshold_yuan - per_capita) / a.threshold_yuan, 0.0), 1.0)
+                chance = a.take_up * min(1.0, gap / a.full_take_up_gap)
+                self.on_allowance = self.living and gap > 0 and self.allowance_draw < chance
+            self.on_allowance = self.on_allowance and self.living
+            if self.on_allowance:
+                self.allowance = max(a.threshold_yuan - per_capita, 0.0) * self.size / 12.0
+        self.income = before + self.allowance
+        costs = 0.0
+        if self.living:
+            lc = s.living_costs
+            farming = any(p.in_labour and p.option in FARMING for p in self.members)
+            food = lc.food_yuan_person_month * ((1.0 - lc.home_grown_share) if farming else 1.0)
+            per_person = food + lc.utilities_yuan_person_month + lc.property_fee_yuan_m2_month * lc.flat_m2_per_person
+            costs = per_person * self.size
+        self.net_income = self.income - costs
+
+    # -- stage 4: going back
+    def maybe_go_back(self) -> None:
+        """The monthly chance of going back to the origin (ties off: economic integration only)."""
+        m, s = self.model, self.model.config
+        if not self.living:
+            return
+        r = s.return_to_origin
+        labour = self.workers()
+        local = sum(p.option in NEAR_HOME for p in labour)
+        integration = 0.3 * local / len(labour) if labour else 0.0
+        net_pc = self.net_income * 12.0 / self.size
+        chance = r.base_rate * (1.0 - integration) * (1.0 if net_pc < r.low_income_yuan else r.higher_income_factor)
+        if m.month > s.transition_months:
+            chance *= r.after_demolition_factor
+        chance *= 1.0 + r.land_pull * (self.land / self.size) / s.origin.reference_land_mu_per_person
+        if m.rng.random() < min(chance, 1.0):
+            self.returned = True
+            for p in labour:
+                if p.option in LEFT_BEHIND:
+                    p.option, p.guarantee_post = Option.NOT_WORKING, False
+                m.forced.add(p.index)
 
 
 class PlainModel(mesa.Model):
@@ -190,6 +310,11 @@ class PlainModel(mesa.Model):
         self.config = scenario
         self.pop = pop = generate_population(scenario, self.rng)
         labour = labour_mask(pop, scenario.population)
+        pol = scenario.policies
+        self.welfare_on = pol.public_welfare_jobs.enabled
+        self.allowance_on = pol.subsistence_allowance.enabled
+        self.care_on = pol.community_services.enabled
+        self.guarantee_on = pol.employment_guarantee.enabled
         self.homes = []
         for h in range(pop.n_households):
             members = [
@@ -206,14 +331,23 @@ class PlainModel(mesa.Model):
                 for i in range(pop.start[h], pop.start[h + 1])
             ]
             self.homes.append(PlainHousehold(self, h, members))
+        if self.care_on:
+            for h in self.homes:
+                for p in h.members:
+                    p.care_covered = self.rng.random() < pol.community_services.care_coverage
         self._set_land_share()
         c, d = scenario.community, scenario.labour_demand
         workers = sum(p.in_labour for h in self.homes for p in h.members)
+        relocated_workers = sum(p.in_labour for h in self.homes if h.relocated for p in h.members)
+        relocated_households = sum(h.relocated for h in self.homes)
         self.capacity = {
             Option.LOCAL_INDUSTRY: round(d.industry_posts_per_100_workers * workers / 100),
             Option.LOCAL_SERVICES: round(d.services_posts_per_100_workers * workers / 100),
-            Option.PUBLIC_WELFARE: scenario.policies.public_welfare_jobs.posts
-            if scenario.policies.public_welfare_jobs.enabled
+            Option.PUBLIC_WELFARE: round(pol.public_welfare_jobs.posts_per_100_households * relocated_households / 100)
+            if self.welfare_on
+            else 0,
+            Option.WORKSHOP: round(pol.workshops.posts_per_100_workers * relocated_workers / 100)
+            if pol.workshops.enabled
             else 0,
         }
         self.farm_base = (
@@ -227,12 +361,25 @@ class PlainModel(mesa.Model):
         self.skill_reference = a / (a + b)
         self.returners = 0
         self.vacancies: dict[int, int] = {}
+        self.candidates: dict[int, Member] = {}
+        self.zero_before: dict[int, bool] = {}
+        self.forced: set[int] = set()
         self._village_counts: dict[int, list[int]] = {}
 
     @property
     def month(self) -> int:
         """Months simulated so far."""
         return self.steps
+
+    def welfare_review_due(self) -> bool:
+        """Welfare-post holders are reviewed every `review_months` from the first month."""
+        w = self.config.policies.public_welfare_jobs
+        return self.welfare_on and self.month > w.start_month and (self.month - w.start_month) % w.review_months == 0
+
+    def allowance_review_due(self) -> bool:
+        """Who is on the allowance is decided every `review_months` from the first month."""
+        a = self.config.policies.subsistence_allowance
+        return (self.month - a.start_month) % a.review_months == 0
 
     def _set_land_share(self) -> None:
         """Each worker's share of household land, relative to the pre-relocation land per worker."""
@@ -253,7 +400,6 @@ class PlainModel(mesa.Model):
 
     def step(self) -> None:
         """One month, in the same order as the fast model."""
-        s = self.config
         if self.month > 1 and (self.month - 1) % 12 == 0:
             for h in self.homes:
                 for p in h.members:
@@ -261,7 +407,8 @@ class PlainModel(mesa.Model):
             self._sync_care_and_labour()
         self.returners = 0
         for h in self.homes:
-            h.separate_and_review()
+            h.start_month()
+        self.forced = set()
         self._village_counts = {}
         for h in self.homes:
             for p in h.members:
@@ -270,22 +417,52 @@ class PlainModel(mesa.Model):
         held = {j: 0 for j in CAPPED}
         for h in self.homes:
             for p in h.members:
-                if p.in_labour and not p.seeking and p.option in CAPPED:
+                if p.in_labour and not p.seeking and p.option in CAPPED and not p.guarantee_post:
                     held[p.option] += 1
         self.vacancies = {j: max(self.capacity[j] - held[j], 0) for j in CAPPED}
+        self.zero_before = {h.index: h.zero_employment() for h in self.homes}  # before anyone chooses
+        self.candidates = {}
+        for h in self.homes:
+            candidate = h.welfare_candidate()
+            if candidate is not None:
+                self.candidates[h.index] = candidate
         queue = [(h, p) for h in self.homes for p in h.members if p.seeking]
-        zero = {h.index: h.zero_employment() for h in self.homes}
+        zero = self.zero_before
         lottery = self.rng.random(len(queue))
-        priority = s.policies.public_welfare_jobs.priority_zero_employment
+        priority = self.welfare_on and self.config.policies.public_welfare_jobs.priority_zero_employment
         order = sorted(
-            range(len(queue)),
-            key=lambda k: (not zero[queue[k][0].index] if priority else False, lottery[k]),
+            range(len(queue)), key=lambda k: (not zero[queue[k][0].index] if priority else False, lottery[k])
         )
         for k in order:
             home, person = queue[k]
             home.choose(person)
+        if self.guarantee_on:
+            self._guarantee()
         for h in self.homes:
             h.learn_and_earn()
+        for h in self.homes:
+            h.maybe_go_back()
+
+    def _guarantee(self) -> None:
+        """One member of each zero-employment household in the community placed in work:
+        a vacant welfare, workshop, services or industry post, else a created post."""
+        chosen = []
+        for h in self.homes:
+            if h.living and h.zero_employment():
+                chosen.append(min(h.workers(), key=lambda p: (not p.care_duty, -p.age)))
+        held = {j: 0 for j in CAPPED}
+        for h in self.homes:
+            for p in h.members:
+                if p.in_labour and p.option in CAPPED and not p.guarantee_post:
+                    held[p.option] += 1
+        for k in self.rng.permutation(len(chosen)):
+            p = chosen[k]
+            for j in (Option.PUBLIC_WELFARE, Option.WORKSHOP, Option.LOCAL_SERVICES, Option.LOCAL_INDUSTRY):
+                if held[j] < self.capacity[j]:
+                    p.option, held[j] = j, held[j] + 1
+                    break
+            else:
+                p.option, p.guarantee_post = Option.PUBLIC_WELFARE, True
 
     def _sync_care_and_labour(self) -> None:
         """Yearly: labour-force status and carers, with the same rule as the fast model."""
@@ -300,17 +477,28 @@ class PlainModel(mesa.Model):
                 p.in_labour = bool(labour[p.index])
                 p.care_duty = bool(pop.care_duty[p.index])
                 if not p.in_labour:
-                    p.option = Option.NOT_WORKING
+                    p.option, p.guarantee_post = Option.NOT_WORKING, False
         self._set_land_share()
 
     def employment_counts(self) -> np.ndarray:
-        """Relocated labour force by option, plus out-of-county industry as the last entry."""
+        """Relocated labour force in the community by option, plus out-of-county industry as the last entry."""
         counts = np.zeros(N_OPTIONS + 1)
         for h in self.homes:
-            if not h.relocated:
+            if not h.living:
                 continue
             for p in h.members:
                 if p.in_labour:
                     counts[p.option] += 1
                     counts[N_OPTIONS] += p.option == Option.OUT_OF_COUNTY and p.out_industry
         return counts
+
+    def poverty_rate(self) -> float:
+        """Share of people in relocated households whose income net of living costs is below the line."""
+        line = self.config.income.poverty_line_yuan
+        people = sum(h.size for h in self.homes if h.relocated)
+        poor = sum(h.size for h in self.homes if h.relocated and h.net_income * 12.0 / h.size < line)
+        return poor / people
+
+    def returned_households(self) -> int:
+        """Households gone back to the origin."""
+        return sum(h.returned for h in self.homes)

@@ -150,6 +150,33 @@ def load_scenario(
     return validate(data, source)
 
 
+def erased_differences(paths: list[Path], overrides: Mapping[str, Any], community: str | None = None) -> list[str]:
+    """What a comparison's common overrides would hide: one message per `--set` key (and
+    `--community`) whose values differ between the compared files, so that applying it to
+    all of them would make them equal there (e.g. a policy's posts set back to the base's)."""
+    from simulation.indicators import flatten
+
+    flat = [flatten(load_scenario(path).model_dump(mode="json")) for path in paths]
+    keys = [(key, f"--set {key}") for key in overrides]
+    if community is not None:
+        keys.append(("community", f"--community {community}"))
+    messages = []
+    for key, flag in keys:
+        values = [{k: v for k, v in f.items() if k == key or k.startswith(key + ".")} for f in flat]
+        if all(v == values[0] for v in values[1:]):
+            continue
+        differing = sorted({k for v in values for k in v if any(w.get(k) != v.get(k) for w in values)})
+        shown = "; ".join(
+            f"{k}: " + ", ".join(f"{Path(p).name} {json.dumps(v.get(k))}" for p, v in zip(paths, values, strict=True))
+            for k in differing[:3]
+        )
+        messages.append(
+            f"{flag} would erase a difference between the compared scenarios ({shown}); drop it, or pass "
+            "--allow-erasing if the comparison is meant to have them equal there."
+        )
+    return messages
+
+
 def override(scenario: Scenario, overrides: Mapping[str, Any], source: str | None = None) -> Scenario:
     """A validated scenario with typed overrides applied and validated again."""
     if not overrides:

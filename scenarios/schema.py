@@ -8,14 +8,13 @@ so a misspelled key fails loudly instead of being silently ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Month = Annotated[int, Field(ge=0, le=600)]
 
 
 class Strict(BaseModel):
@@ -131,6 +130,7 @@ class OptionTable(Strict):
     farming_origin: float = 0.0
     part_time: float = 0.0
     out_of_county: float = 0.0
+    workshop: float = 0.0
 
     def as_tuple(self) -> tuple[float, ...]:
         """Values in the model's option order."""
@@ -145,6 +145,7 @@ OPTION_FIELDS = (
     "farming_origin",
     "part_time",
     "out_of_county",
+    "workshop",
 )
 
 
@@ -160,6 +161,7 @@ class Choice(Strict):
         farming_origin=2.1,
         part_time=2.3,
         out_of_county=0.3,
+        workshop=0.6,
     )
     care_penalty: OptionTable = OptionTable(
         local_industry=0.6,
@@ -167,6 +169,7 @@ class Choice(Strict):
         farming_origin=1.5,
         part_time=0.8,
         out_of_county=3.0,
+        workshop=0.2,
     )
     age_per_decade: OptionTable = OptionTable(
         local_industry=-0.3,
@@ -233,10 +236,11 @@ class Ties(Strict):
 class ReturnToOrigin(Strict):
     """Households going back to the origin: weak integration plus low income (7.8)."""
 
-    base_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.004
+    base_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.001
     low_income_yuan: NonNegative = 6_000.0
     higher_income_factor: Share = 0.2
     after_demolition_factor: Share = 0.1
+    land_pull: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
 
 
 class Income(Strict):
@@ -247,142 +251,31 @@ class Income(Strict):
     pension_age: Annotated[int, Field(ge=50, le=80)] = 60
 
 
-class Policy(Strict):
-    """Common to every follow-up support policy: on/off and the months it is active."""
+class LivingCosts(Strict):
+    """Extra costs of living in the town, per person and month (yuan): the destination push."""
 
-    enabled: bool = False
-    start_month: Annotated[int, Field(ge=1, le=600)] = 1
-    end_month: Annotated[int, Field(ge=1, le=600)] = 600
-
-    @model_validator(mode="after")
-    def _window(self) -> Policy:
-        if self.start_month > self.end_month:
-            raise ValueError(f"start_month must be <= end_month ({self.start_month} > {self.end_month})")
-        return self
-
-    def active(self, month: int) -> bool:
-        """Whether the policy acts in this month."""
-        return self.enabled and self.start_month <= month <= self.end_month
+    food_yuan_person_month: NonNegative = 70.0
+    home_grown_share: Share = 0.5
+    utilities_yuan_person_month: NonNegative = 30.0
+    property_fee_yuan_m2_month: NonNegative = 0.4
+    flat_m2_per_person: Positive = 25.0
 
 
-class SkillsTraining(Policy):
-    """Vocational and practical training: a cohort a year, skill gained on completion."""
+def _policies_model() -> type[BaseModel]:
+    """The `[policies]` section, one table per policy unit of `simulation.policies`."""
+    from simulation.policies import UNITS
 
-    target: Literal["all", "young", "women", "low_education", "not_working", "zero_employment_households"] = "all"
-    coverage: Share = 0.2
-    duration_months: Annotated[int, Field(ge=1, le=24)] = 3
-    skill_gain: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
-    cost_per_trainee_yuan: NonNegative = 1_500.0
-
-
-class PublicWelfareJobs(Policy):
-    """Public-welfare posts (cleaning, ranger, security): a low-paid floor."""
-
-    posts: Annotated[int, Field(ge=0, le=2_000_000)] = 150
-    wage_yuan_month: NonNegative = 800.0
-    priority_zero_employment: bool = True
-    zero_employment_encouragement: Annotated[float, Field(ge=0.0, le=10.0)] = 2.5
+    fields: dict[str, Any] = {unit.NAME: (unit.Params, unit.Params()) for unit in UNITS}
+    return create_model(
+        "Policies",
+        __base__=Strict,
+        __doc__="The follow-up support catalogue (docs/MODEL.md 7.9): one table per policy unit.",
+        **fields,
+    )
 
 
-class Workshops(Policy):
-    """Poverty-alleviation workshops and firms attracted to the county: extra local posts."""
-
-    industry_jobs: Annotated[int, Field(ge=0, le=2_000_000)] = 400
-    services_jobs: Annotated[int, Field(ge=0, le=2_000_000)] = 0
-    wage_yuan_month: NonNegative = 1_800.0
-    subsidy_per_job_month_yuan: NonNegative = 200.0
-
-
-class LabourExport(Policy):
-    """Organised labour export: matching with employers elsewhere, lower search and migration cost."""
-
-    target: Literal["all", "young"] = "young"
-    coverage: Share = 0.5
-    job_finding_gain: Share = 0.3
-    migration_cost_reduction: Share = 0.6
-    cost_per_worker_placed_yuan: NonNegative = 600.0
-
-
-class CommunityServices(Policy):
-    """Community activities (more ties) and child and elder care (frees carers to work)."""
-
-    activity_participation: Share = 0.25
-    cost_per_participant_month_yuan: NonNegative = 20.0
-    care_coverage: Share = 0.5
-    care_relief: Share = 0.7
-    cost_per_carer_month_yuan: NonNegative = 300.0
-
-
-class TransitionPeriod(Strict):
-    """Years after moving in before the old house is demolished (004: 1, at most 3)."""
-
-    years: Annotated[int, Field(ge=0, le=3)] = 1
-
-
-class OriginResources(Policy):
-    """Land transfer or rent of idle land, and asset-income shares (dividends)."""
-
-    land_rent_yuan_per_mu_year: NonNegative = 300.0
-    land_participation: Share = 0.5
-    asset_income_yuan_per_household_year: NonNegative = 1_000.0
-    asset_target: Literal["all", "poor"] = "all"
-    asset_participation: Share = 0.8
-    service_cost_per_household_year_yuan: NonNegative = 50.0
-
-
-class EmploymentGuarantee(Policy):
-    """Every household with labour has one member working: officials place one member of
-    each zero-employment household in the cheapest available post, a welfare post if
-    nothing else."""
-
-    placement_cost_yuan: NonNegative = 500.0
-
-
-class SubsistenceAllowance(Policy):
-    """The safety net: tops per-capita income up to a threshold for households that take it up."""
-
-    threshold_yuan: NonNegative = 4_800.0
-    take_up: Share = 0.35
-
-
-class StartupSupport(Policy):
-    """Start-up support for small businesses: a grant; the business is self-employment in services."""
-
-    target: Literal["returnees", "all"] = "returnees"
-    coverage: Share = 0.1
-    grant_yuan: NonNegative = 10_000.0
-    business_income_yuan_month: NonNegative = 2_600.0
-    failure_rate_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
-
-
-POLICY_NAMES = (
-    "skills_training",
-    "public_welfare_jobs",
-    "workshops",
-    "labour_export",
-    "community_services",
-    "transition_period",
-    "origin_resources",
-    "employment_guarantee",
-    "subsistence_allowance",
-    "startup_support",
-)
-
-
-class Policies(Strict):
-    """The follow-up support catalogue (docs/MODEL.md 7.9). Off unless enabled, except the
-    standing public-welfare posts and safety net, which the baseline has."""
-
-    skills_training: SkillsTraining = SkillsTraining()
-    public_welfare_jobs: PublicWelfareJobs = PublicWelfareJobs(enabled=True)
-    workshops: Workshops = Workshops()
-    labour_export: LabourExport = LabourExport()
-    community_services: CommunityServices = CommunityServices()
-    transition_period: TransitionPeriod = TransitionPeriod()
-    origin_resources: OriginResources = OriginResources()
-    employment_guarantee: EmploymentGuarantee = EmploymentGuarantee()
-    subsistence_allowance: SubsistenceAllowance = SubsistenceAllowance(enabled=True)
-    startup_support: StartupSupport = StartupSupport()
+Policies = _policies_model()
+POLICY_NAMES: tuple[str, ...] = tuple(Policies.model_fields)
 
 
 class Scenario(Strict):
@@ -401,17 +294,8 @@ class Scenario(Strict):
     income: Income = Income()
     ties: Ties = Ties()
     return_to_origin: ReturnToOrigin = ReturnToOrigin()
-    policies: Policies = Policies()
-
-    @model_validator(mode="after")
-    def _policies_fit_the_community(self) -> Scenario:
-        posts = self.policies.public_welfare_jobs.posts
-        if posts > self.community.relocated_labour_force:
-            raise ValueError(
-                f"policies.public_welfare_jobs.posts ({posts}) must not exceed "
-                f"community.relocated_labour_force ({self.community.relocated_labour_force})"
-            )
-        return self
+    living_costs: LivingCosts = LivingCosts()
+    policies: Policies = Policies()  # type: ignore[valid-type]
 
     @property
     def months(self) -> int:
@@ -420,5 +304,6 @@ class Scenario(Strict):
 
     @property
     def transition_months(self) -> int:
-        """Months after moving in before old houses are demolished."""
-        return 12 * self.policies.transition_period.years
+        """Months after moving in before old houses are demolished (0 without a transition period)."""
+        t = self.policies.transition_period
+        return 12 * t.years if t.enabled else 0

@@ -1,62 +1,68 @@
-"""Household income: earnings, origin land, pensions, policy transfers and the safety net."""
+"""Household income (earnings, pensions, policy transfers) and the costs of living in town.
+
+Income follows the survey's definition: what the household's members earn (only the
+remitted share of out-of-county earnings), pensions and transfers, per person per year.
+Poverty is judged on income net of the extra costs of living in the town (destination
+push, 000: from half-subsistence to buying everything): food the household used to grow,
+water, power and fuel, and property fees on the flat. Households that still farm at the
+origin grow part of their food; households that went back pay none of these.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .options import IS_ORIGIN_FARMING
-from .policies import IncomeRules
 from .population import Population
+
+if TYPE_CHECKING:
+    from scenarios.schema import LivingCosts
 
 
 @dataclass
 class HouseholdIncome:
-    """One month's household income by source (yuan per month, per household)."""
+    """One month's household income by source and the costs of living in town (yuan per
+    month, per household)."""
 
     earnings: np.ndarray
-    land_rent: np.ndarray
     pension: np.ndarray
-    subsistence: np.ndarray
-    other: np.ndarray  # policy transfers such as asset-income shares
+    transfers: np.ndarray  # from policies: rent, asset income, the subsistence allowance
+    living_costs: np.ndarray  # extra costs of living in the town
 
     @property
     def total(self) -> np.ndarray:
-        """All sources together, yuan per month."""
-        return self.earnings + self.land_rent + self.pension + self.subsistence + self.other
+        """All income together, yuan per month."""
+        return self.earnings + self.pension + self.transfers
+
+    @property
+    def net(self) -> np.ndarray:
+        """Income less the extra costs of living in town, yuan per month."""
+        return self.total - self.living_costs
 
 
-def household_income(
-    pop: Population,
-    member_earnings: np.ndarray,
-    rules: IncomeRules,
-    pension_yuan_month: float,
-    pension_age: int,
-) -> HouseholdIncome:
-    """Aggregate a month's income per household.
-
-    Args:
-        member_earnings: what each member's work brings the household this month (0 for
-            non-workers); a month's net earnings cannot fall below zero in the account.
-        rules: land rent, asset income and safety net of this month (from policies).
-        pension_yuan_month: basic pension per member aged `pension_age` or over.
-    """
+def earnings_and_pensions(
+    pop: Population, member_earnings: np.ndarray, pension_yuan_month: float, pension_age: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Household earnings (a month's net earnings count as at least zero) and pensions."""
     n_h = pop.n_households
     earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
-    farms_own_land = np.bincount(pop.household, weights=IS_ORIGIN_FARMING[pop.option], minlength=n_h) > 0
-    land_rent = np.where(
-        rules.rent_participation & ~farms_own_land & pop.relocated,
-        rules.rent_yuan_per_mu_year / 12.0 * pop.land_mu,
-        0.0,
-    )
     pension = pension_yuan_month * np.bincount(pop.household, weights=pop.age >= pension_age, minlength=n_h)
-    before = earnings + land_rent + pension + rules.other
-    per_capita_year = before * 12.0 / pop.size
-    takes_up = pop.subsistence_draw < rules.subsistence_take_up
-    eligible = pop.relocated & takes_up & (per_capita_year < rules.subsistence_threshold)
-    subsistence = np.where(eligible, (rules.subsistence_threshold - per_capita_year) * pop.size / 12.0, 0.0)
-    return HouseholdIncome(earnings, land_rent, pension, subsistence, rules.other)
+    return earnings, pension
+
+
+def destination_costs(pop: Population, living: np.ndarray, labour: np.ndarray, costs: LivingCosts) -> np.ndarray:
+    """Extra monthly costs of living in the town per household (0 for those not living there).
+
+    Per person: food once grown at home (less `home_grown_share` of it for households with
+    a member farming at the origin), utilities, and property fees on `flat_m2_per_person`.
+    """
+    farming = np.bincount(pop.household, weights=labour & IS_ORIGIN_FARMING[pop.option], minlength=pop.n_households)
+    food = costs.food_yuan_person_month * np.where(farming > 0, 1.0 - costs.home_grown_share, 1.0)
+    per_person = food + costs.utilities_yuan_person_month + costs.property_fee_yuan_m2_month * costs.flat_m2_per_person
+    return np.where(living, per_person * pop.size, 0.0)
 
 
 def per_capita_annual(total_monthly: np.ndarray, size: np.ndarray) -> np.ndarray:

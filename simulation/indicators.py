@@ -9,7 +9,7 @@ chooses indicators or guesses how to print them.
 
 Employment shares are over employed relocated workers living in the community:
 agriculture + industry + services + part-time = 1 (public-welfare posts are services,
-also reported alone), and local + out-of-county = 1 (farming at
+workshop posts industry, both also reported alone), and local + out-of-county = 1 (farming at
 the origin is local). `employment_rate` and `share_not_working` are over the relocated
 labour force living in the community.
 """
@@ -173,6 +173,7 @@ SHARE_INDICATORS = (
         observed="share_part_time",
     ),
     _share("share_public_welfare", EMPLOYED, "Public-welfare posts", "公益岗位"),
+    _share("share_workshop", EMPLOYED, "Workshop posts", "扶贫车间岗位"),
     _share("share_local", EMPLOYED, "Working locally", "本地就业", "key", observed="share_local"),
     _share(
         "share_out_of_county",
@@ -183,7 +184,7 @@ SHARE_INDICATORS = (
         observed="share_out_of_county",
     ),
     _share("share_not_working", LABOUR, "Not working", "未就业"),
-    _share("share_local_industry", EMPLOYED, "Local industry", "本地工业"),
+    _share("share_local_industry", EMPLOYED, "Local industry and workshops", "本地工业（含车间）"),
     _share("share_local_services", EMPLOYED, "Local services and welfare posts", "本地服务业（含公益岗位）"),
 )
 SHARE_KEYS = tuple(i.name for i in SHARE_INDICATORS)
@@ -258,6 +259,26 @@ INDICATORS.declare(
         "of relocated households in the community with labour",
         ("Zero-employment share", "零就业家庭比例"),
         better="lower",
+    ),
+    Indicator(
+        "carers_near_home_work",
+        "share",
+        "of labour-force members with a care duty in the community, working near home",
+        ("Carers working near home", "照料者就近就业比例"),
+        better="higher",
+    ),
+    Indicator(
+        "weak_labour_employment_rate",
+        "share",
+        "of weak labour (older workers, carers, low schooling and skill) in the community, employed",
+        ("Weak labour employed", "弱劳动力就业率"),
+        better="higher",
+    ),
+    Indicator(
+        "carers_out_of_county",
+        "share",
+        "of labour-force members with a care duty in the community, working outside the county",
+        ("Carers working outside the county", "照料者县外务工比例"),
     ),
     Indicator(
         "out_of_county_workers",
@@ -376,7 +397,7 @@ def employment_shares(counts: np.ndarray, out_industry: np.ndarray) -> dict[str,
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_emp = np.where(employed > 0, 1.0 / employed, np.nan)
         inv_lab = np.where(labour > 0, 1.0 / labour, np.nan)
-    local_industry = counts[:, Option.LOCAL_INDUSTRY]
+    local_industry = counts[:, Option.LOCAL_INDUSTRY] + counts[:, Option.WORKSHOP]
     local_services = counts[:, Option.LOCAL_SERVICES] + counts[:, Option.PUBLIC_WELFARE]
     return {
         "employment_rate": employed * inv_lab,
@@ -385,6 +406,7 @@ def employment_shares(counts: np.ndarray, out_industry: np.ndarray) -> dict[str,
         "share_services": (local_services + out - out_industry) * inv_emp,
         "share_part_time": counts[:, Option.PART_TIME] * inv_emp,
         "share_public_welfare": counts[:, Option.PUBLIC_WELFARE] * inv_emp,
+        "share_workshop": counts[:, Option.WORKSHOP] * inv_emp,
         "share_local": (employed - out) * inv_emp,
         "share_out_of_county": out * inv_emp,
         "share_not_working": counts[:, Option.NOT_WORKING] * inv_lab,

@@ -9,12 +9,14 @@ benchmarks/reference_model.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenarios.schema import Scenario
-
 from .options import CAPPED, N_OPTIONS, RELOCATION_ONLY, SCHOOLING_YEARS, Option
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
 
 NEG_INF = -np.inf
 
@@ -62,7 +64,7 @@ def member_earnings(
     out = np.zeros((education.shape[0], N_OPTIONS))
     out[:, Option.LOCAL_INDUSTRY] = economy.wage[Option.LOCAL_INDUSTRY] * f_local * paid
     out[:, Option.LOCAL_SERVICES] = economy.wage[Option.LOCAL_SERVICES] * f_local * paid
-    out[:, Option.PUBLIC_WELFARE] = economy.wage[Option.PUBLIC_WELFARE]
+    out[:, Option.PUBLIC_WELFARE] = economy.wage[Option.PUBLIC_WELFARE]  # a flat post pay, every month
     out[:, Option.FARMING_ORIGIN] = farm - scenario.origin.trips_per_month_farming * travel
     out[:, Option.PART_TIME] = (
         frac * farm
@@ -70,6 +72,7 @@ def member_earnings(
         - scenario.origin.trips_per_month_part_time * travel
     )
     out[:, Option.OUT_OF_COUNTY] = (economy.wage[Option.OUT_OF_COUNTY] * f_out - economy.living_cost_out) * paid
+    out[:, Option.WORKSHOP] = economy.wage[Option.WORKSHOP] * f_local * paid
     return out
 
 
@@ -79,7 +82,6 @@ def utilities(
     *,
     current: np.ndarray,
     was_out: np.ndarray,
-    migration_cost: np.ndarray,
     age: np.ndarray,
     care_duty: np.ndarray,
     distance_km: np.ndarray,
@@ -88,15 +90,13 @@ def utilities(
     contact_shares: np.ndarray,
     inertia_on: bool,
 ) -> np.ndarray:
-    """Systematic utility of each option for each seeker, shape (n, N_OPTIONS).
+    """Systematic utility of each option for each seeker, shape (n, N_OPTIONS), before policies.
 
-    Terms: income (pull), option constants, care duties (a weight per member: 1 for a
-    carer, less where care services help), age, distance to the origin and the
-    demolished old house (origin pull and its costs), what contacts do (information and
-    chain migration), inertia, and the amortised cost of migrating out of the county
-    (per member: organised labour export lowers it).
+    Terms: income (pull), option constants, care duties, age, distance to the origin and
+    the demolished old house (origin pull and its costs), what contacts do (information and
+    chain migration), inertia, and the amortised cost of migrating out of the county.
     Options a member cannot take (origin farming and welfare posts for long-standing
-    residents) get minus infinity.
+    residents) get minus infinity. Policies add their own terms (`simulation.policies`).
     """
     c = scenario.choice
     u = c.income_per_1000_yuan * earnings / 1000.0
@@ -110,7 +110,7 @@ def utilities(
         u[np.arange(u.shape[0]), current] += c.inertia
     entering = ~was_out
     u[entering, Option.OUT_OF_COUNTY] -= (
-        c.income_per_1000_yuan * migration_cost[entering] / 1000.0 / c.planning_horizon_months
+        c.income_per_1000_yuan * c.migration_cost_yuan / 1000.0 / c.planning_horizon_months
     )
     locals_ = ~relocated
     if locals_.any():

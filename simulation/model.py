@@ -1,24 +1,30 @@
 """The resettlement community model: Mesa agents as thin handles over numpy state.
 
-One call to `ResettlementModel.step()` is one month:
+One call to `ResettlementModel.step()` is one month (docs/MODEL.md, section 3):
 
-1. ageing and labour-force entry/exit (once a year);
-2. job separations; who reviews their work this month;
-3. the batched work choice of all seekers (logit draw, posts filled in priority order);
-4. skills, return flow, incomes, transfers and poverty;
-5. indicators, collected by the DataCollector.
+1. ageing and labour-force entry and exit (once a year);
+2. policies end posts, change skills, keep business owners in their business, fund posts;
+3. job separations; who reviews their work this month;
+4. the batched work choice of all seekers (logit draw, posts filled in priority order),
+   then the policies' placements;
+5. skills, return flow, incomes, transfers, the costs of living in town, poverty;
+6. ties (when on), integration, going back to the origin;
+7. policy costs; indicators, collected by the DataCollector.
 
-The model does no I/O and prints nothing.
+The model owns the schedule and is the only writer of its state; follow-up policies
+contribute through the hooks of `simulation.policies` and never write model state. The
+model does no I/O and prints nothing.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mesa
 import numpy as np
 
-from scenarios.schema import Scenario
-
-from .income import HouseholdIncome, household_income, per_capita_annual
+from .going_back import going_back_chance
+from .income import HouseholdIncome, destination_costs, earnings_and_pensions, per_capita_annual
 from .indicators import (
     BREAKDOWNS,
     INDICATORS,
@@ -33,33 +39,42 @@ from .labour import Economy, member_earnings, occupied_posts, serial_dictatorshi
 from .options import (
     EDUCATION_NAMES,
     IS_CAPPED,
-    LOCAL_NON_FARM,
+    IS_LOCAL_NON_FARM,
+    IS_NEAR_HOME,
     N_OPTIONS,
     OPTION_NAMES,
     Option,
     age_group,
-    option_table,
 )
-from .policies import PolicyEngine
+from .policies import MonthView, PolicySet
+from .policies.public_welfare_jobs import weak_labour
 from .population import Population, assign_care_duties, generate_population, labour_mask
 from .social import (
     SocialState,
     contact_shares,
-    going_back,
+    economic_integration,
     household_option_counts,
     init_social,
-    integration_index,
     refresh_tie_flags,
+    social_integration,
     tie_indicators,
     update_ties,
 )
 
-LEFT_BEHIND_ON_RETURN = (*LOCAL_NON_FARM, Option.PART_TIME)  # work a household gives up by going back
-IS_LEFT_BEHIND = option_table(LEFT_BEHIND_ON_RETURN)
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
+
+IS_LEFT_BEHIND = IS_LOCAL_NON_FARM.copy()  # work in the community a household gives up by going back
+IS_LEFT_BEHIND[Option.PART_TIME] = True
 
 
 class Household(mesa.Agent):
-    """A household: a Mesa agent whose numbers live in the model's arrays."""
+    """A household: a Mesa agent whose numbers live in the model's arrays.
+
+    Households are agents because they are what a user inspects, selects and sees in
+    the app; their state is in arrays so that the month is one batched computation
+    (an agent costs about 1 KB of Python objects; the arrays about 100 bytes).
+    """
 
     def __init__(self, model: ResettlementModel, index: int) -> None:
         super().__init__(model)
@@ -117,16 +132,14 @@ class Household(mesa.Agent):
         return None if social is None else int(social.building[self.index])
 
     @property
-    def integration(self) -> float | None:
-        """Integration index, 0-1 (None without the ties submodel)."""
-        social = self.model.social
-        return None if social is None else float(social.integration[self.index])
+    def integration(self) -> float:
+        """Integration index, 0-1 (its economic part only without the ties submodel)."""
+        return float(self.model.integration[self.index])
 
     @property
     def returned(self) -> bool:
         """Went back to the origin."""
-        social = self.model.social
-        return False if social is None else bool(social.returned[self.index])
+        return bool(self.model.returned[self.index])
 
 
 class ResettlementModel(mesa.Model):
@@ -138,22 +151,30 @@ class ResettlementModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario | None = None, *, seed: int | None = None) -> None:
-        scenario = scenario if scenario is not None else Scenario()
+        if scenario is None:
+            from scenarios.schema import Scenario
+
+            scenario = Scenario()
         super().__init__(rng=scenario.simulation.seed if seed is None else seed)
         self.config = scenario
         self.pop = generate_population(scenario, self.rng)
         pop = self.pop
-        n_h = pop.n_households
+        n_h, n_m = pop.n_households, pop.n_members
         self.households = Household.create_agents(self, n_h, index=np.arange(n_h))
         self.member_relocated = pop.relocated[pop.household]
         self.labour = labour_mask(pop, scenario.population)
         self.land_share = self._land_share()
+        self.returned = np.zeros(n_h, dtype=bool)
+        self.integration = np.zeros(n_h)
+        self.self_employed = np.zeros(n_m, dtype=bool)  # runs a business of their own
+        self.reserved = np.zeros(n_m, dtype=bool)  # holds a post a policy keeps for them alone
+        self.force_review = np.zeros(n_m, dtype=bool)
         self.base_economy = self._economy()
         self.economy = self.base_economy
-        self.policy = PolicyEngine(scenario, n_h, pop.n_members, self.rng)
         self.social: SocialState | None = init_social(scenario, pop, self.rng) if scenario.ties.enabled else None
-        self.force_review = np.zeros(pop.n_members, dtype=bool)
+        self.policies = PolicySet(scenario, self)
         self.income_per_capita = np.zeros(n_h)
+        self.net_income_per_capita = np.zeros(n_h)
         self.household_income: HouseholdIncome | None = None
         self.return_migrants = 0
         self.network_metrics = {"clustering": float("nan"), "largest_component_share": float("nan")}
@@ -176,7 +197,7 @@ class ResettlementModel(mesa.Model):
         return per_worker[pop.household] / reference
 
     def _economy(self) -> Economy:
-        """Wages, costs and local posts at the start (policies may change them later)."""
+        """Wages, costs and local posts of the labour market itself; policies add to them monthly."""
         s = self.config
         wage = np.zeros(N_OPTIONS)
         wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry
@@ -186,7 +207,8 @@ class ResettlementModel(mesa.Model):
         capacity = np.full(N_OPTIONS, np.inf)
         capacity[Option.LOCAL_INDUSTRY] = round(s.labour_demand.industry_posts_per_100_workers * workers / 100)
         capacity[Option.LOCAL_SERVICES] = round(s.labour_demand.services_posts_per_100_workers * workers / 100)
-        capacity[Option.PUBLIC_WELFARE] = 0  # welfare posts come from the policy
+        capacity[Option.PUBLIC_WELFARE] = 0  # public-welfare and workshop posts come from policies
+        capacity[Option.WORKSHOP] = 0
         c = s.community
         farm_base = (
             s.origin.farm_income_ratio * c.income_before_yuan * c.relocated_population / c.relocated_labour_force / 12
@@ -209,19 +231,22 @@ class ResettlementModel(mesa.Model):
         """Months simulated so far."""
         return self.steps
 
+    def view(self) -> MonthView:
+        """A read-only view of the model for the policies' hooks."""
+        return MonthView(self)
+
     def step(self) -> None:
         """Advance one month."""
         if self.month > 1 and (self.month - 1) % 12 == 0:
             self._age_one_year()
-        self.policy.start_month()
-        self.economy = self.policy.economy(self.base_economy, self.month)
-        self.policy.before_choice(self)
+        self._policies_start_month()
         returners = self._choose_work()
+        self._apply_placements()
         self._learn()
         self._account_income()
-        if self.social is not None:
-            self._social_month()
-        self.policy.account(self)
+        self._social_month()
+        self._going_back()
+        self.policies.book(self.view())
         self._compute_indicators(returners)
         self.datacollector.collect(self)
 
@@ -235,9 +260,55 @@ class ResettlementModel(mesa.Model):
         pop, params = self.pop, self.config.population
         pop.age += 1
         self.labour = labour_mask(pop, params)
-        pop.option[~self.labour] = Option.NOT_WORKING
+        self._stop_work(~self.labour)
         assign_care_duties(pop, params, self.rng)
         self.land_share = self._land_share()
+
+    def _policies_start_month(self) -> None:
+        """Apply what the policies ask at the start of the month: ended posts, skill
+        changes, business owners, and this month's posts and wages."""
+        pop, policies = self.pop, self.policies
+        view = self.view()
+        released = policies.any_of("released", view, pop.n_members)
+        change = policies.sum_of("skill_change", view, (pop.n_members,))
+        if change.any():
+            pop.skill[:] = np.clip(pop.skill + change, 0.0, 1.0)
+        owners = policies.any_of("self_employed", self.view(), pop.n_members) & self.labour
+        released &= ~owners
+        self._stop_work(released)
+        self.force_review |= released
+        pop.option[owners] = Option.LOCAL_SERVICES  # a small service business of one's own
+        self.self_employed = owners
+        view = self.view()
+        posts, wage = policies.demand(view)
+        economy_wage = np.where(np.isnan(wage), self.base_economy.wage, wage)
+        self.economy = Economy(
+            **{**self.base_economy.__dict__, "wage": economy_wage, "capacity": self.base_economy.capacity + posts}
+        )
+        self.reserved = policies.any_of("reserved", view, pop.n_members) & self.labour
+        self._release_excess_posts()
+
+    def _release_excess_posts(self) -> None:
+        """Where an option has fewer posts than holders (a policy ended or shrank), the
+        excess holders, drawn at random, lose their posts and look for work this month."""
+        held = self.posts_held()
+        over = np.flatnonzero(held > self.economy.capacity)
+        for option in over:
+            holders = np.flatnonzero(self._shared_holders() & (self.pop.option == option))
+            excess = int(held[option] - max(self.economy.capacity[option], 0))
+            lose = np.zeros(self.pop.n_members, dtype=bool)
+            lose[self.rng.choice(holders, size=excess, replace=False)] = True
+            self._stop_work(lose)
+            self.force_review |= lose
+
+    def _stop_work(self, members: np.ndarray) -> None:
+        """The members leave their work: not working, holding no reserved post."""
+        self.pop.option[members] = Option.NOT_WORKING
+        self.reserved &= ~members
+
+    def _shared_holders(self) -> np.ndarray:
+        """Members who hold posts of the shared capacity: not their own business, not a reserved post."""
+        return self.labour & ~self.self_employed & ~self.reserved
 
     def _contact_shares(self, seekers: np.ndarray) -> np.ndarray:
         """Share of each seeker's contacts in each option: tied households' labour when the
@@ -258,18 +329,15 @@ class ResettlementModel(mesa.Model):
 
     def living_households(self) -> np.ndarray:
         """Relocated households still living in the community (not gone back)."""
-        living = self.pop.relocated.copy()
-        if self.social is not None:
-            living &= ~self.social.returned
-        return living
+        return self.pop.relocated & ~self.returned
 
     def living_members(self) -> np.ndarray:
         """Members of `living_households`."""
         return self.living_households()[self.pop.household]
 
     def posts_held(self, holders: np.ndarray | None = None) -> np.ndarray:
-        """Local posts held, by option (self-employed business owners hold none)."""
-        mask = self.labour & ~self.policy.entrepreneur
+        """Shared local posts held, by option (own businesses and reserved posts hold none)."""
+        mask = self._shared_holders()
         if holders is not None:
             mask &= holders
         return occupied_posts(self.pop.option, mask)
@@ -289,10 +357,15 @@ class ResettlementModel(mesa.Model):
         workers = np.flatnonzero(self.labour)
         option = pop.option[workers]
         first_month = self.month == 1
-        own_business = self.policy.entrepreneur[workers]  # business owners neither separate nor review
-        # separations: posts end; out-of-county jobs end
-        u_sep = rng.random(workers.size)
-        in_capped = IS_CAPPED[option] & ~own_business
+        fixed = self.self_employed[workers]  # business owners do not separate (their business fails or not)
+        # This month's draws, one set per member whether or not the member needs it: a
+        # member keeps the same draws when a policy changes what others do, so paired runs
+        # of two scenarios differ by what the policy does, not by reshuffled luck.
+        draws = rng.random((5, pop.n_members))
+        noise = rng.random((pop.n_members, N_OPTIONS), dtype=np.float32)
+        # separations: posts end; out-of-county jobs end (reserved posts end by their policy's rule)
+        u_sep = draws[0, workers]
+        in_capped = IS_CAPPED[option] & ~fixed & ~self.reserved[workers]
         was_out = option == Option.OUT_OF_COUNTY
         separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
             was_out & (u_sep < s.labour_demand.separation_rate_out_of_county)
@@ -300,134 +373,174 @@ class ResettlementModel(mesa.Model):
         option = np.where(separated, Option.NOT_WORKING, option).astype(np.int8)
         pop.option[workers] = option
         # who reviews
-        u_rev = rng.random(workers.size)
-        rate = np.where(option == Option.NOT_WORKING, s.choice.review_rate_not_working, s.choice.review_rate)
-        seeking = (first_month | separated | (u_rev < rate) | self.force_review[workers]) & ~own_business
+        u_rev = draws[1, workers]
+        # a reserved post is a stopgap: its holder looks for other work as often as someone without work
+        searching = (option == Option.NOT_WORKING) | self.reserved[workers]
+        rate = np.where(searching, s.choice.review_rate_not_working, s.choice.review_rate)
+        seeking = first_month | separated | (u_rev < rate) | self.force_review[workers]
         self.force_review[:] = False
         seekers = workers[seeking]
-        # priority: members of zero-employment households first (if the rule is on), then a lottery
-        lottery = rng.random(seekers.size)
-        if s.policies.public_welfare_jobs.priority_zero_employment:
-            zero = self.zero_employment()[pop.household[seekers]]
-            order = np.lexsort((lottery, ~zero))
-        else:
-            order = np.argsort(lottery)
-        seekers = seekers[order]
-        seeker_was_out = was_out[seeking][order]
+        seeker_was_out = was_out[seeking]
+        view = self.view()
+        # priority: the policies' scores (e.g. zero-employment households first), then a lottery
+        lottery = draws[2, seekers]
+        score = self.policies.sum_of("priority", view, (seekers.size,), seekers)
+        order = np.lexsort((lottery, -score))
+        seekers, seeker_was_out = seekers[order], seeker_was_out[order]
         current = pop.option[seekers]
         # utilities
         hh = pop.household[seekers]
-        back = self.social.returned[hh] if self.social is not None else np.zeros(seekers.size, dtype=bool)
+        back = self.returned[hh]
         distance = np.where(back, 0.0, pop.distance_km[hh])  # households that went back live at the origin
         earn = member_earnings(
             s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], distance
         )
-        demolished = ~back & (self.month > s.transition_months)
+        demolished = ~back & self.policies.demolished(view)[hh]
         shares = self._contact_shares(seekers)
-        age = pop.age[seekers].astype(float)
         relocated = pop.relocated[hh]
-        p_find, migration_cost = self.policy.search_terms(self.month, seekers, age, relocated, self.economy)
         u = utilities(
             s,
             earn,
             current=current,
             was_out=seeker_was_out & (current == Option.OUT_OF_COUNTY),
-            migration_cost=migration_cost,
-            age=age,
-            care_duty=self.policy.care_weight(self.month, seekers, pop.care_duty[seekers]),
+            age=pop.age[seekers].astype(float),
+            care_duty=pop.care_duty[seekers].astype(float),
             distance_km=distance,
             demolished=demolished,
             relocated=relocated,
             contact_shares=shares,
             inertia_on=not first_month,
         )
+        u += self.policies.sum_of("utility_terms", view, u.shape, seekers, earn)
         if back.any():
-            u[np.ix_(back, list(LEFT_BEHIND_ON_RETURN))] = -np.inf
+            u[back] = np.where(IS_LEFT_BEHIND, -np.inf, u[back])  # they live at the origin now
         # out-of-county search: newcomers find a job outside with a monthly probability,
         # higher when contacts already work outside (chain migration, with ties)
-        welfare = s.policies.public_welfare_jobs
-        if welfare.active(self.month) and welfare.zero_employment_encouragement:
-            zero_seekers = self.zero_employment()[hh]
-            u[zero_seekers & relocated, Option.PUBLIC_WELFARE] += welfare.zero_employment_encouragement
+        p_find = self.economy.job_finding_out + self.policies.sum_of("job_finding", view, (seekers.size,), seekers)
         if self.social is not None:
-            p_find = np.minimum(1.0, p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY])
-        finds_out = rng.random(seekers.size) < p_find
+            p_find = p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY]
+        finds_out = draws[3, seekers] < np.minimum(p_find, 1.0)
         u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
-        u += rng.gumbel(size=u.shape)
+        u -= np.log(-np.log(np.maximum(noise[seekers], np.float32(1e-30))))  # Gumbel noise from the uniform draws
+        # a reserved post or one's own business is kept unless something else ranks above
+        # it (a reserved post without the switching cost: a stopgap holds no one back); it
+        # is open to no one else
+        keep = np.zeros(seekers.size, dtype=bool)
+        own = self.reserved[seekers] | self.self_employed[seekers]
+        if own.any():
+            rows = np.flatnonzero(own)
+            stopgap = self.reserved[seekers[rows]] & (not first_month)
+            kept_value = u[rows, current[rows]] - np.where(stopgap, s.choice.inertia, 0.0)
+            u[rows, current[rows]] = -np.inf
+            keep[rows] = kept_value >= u[rows].max(axis=1)
         holders = np.zeros(pop.n_members, dtype=bool)
         holders[workers] = True
-        holders[seekers] = False
+        holders[seekers[~keep]] = False
         vacancies = np.maximum(self.economy.capacity - self.posts_held(holders), 0)
         choice = serial_dictatorship(u, vacancies)
+        choice[keep] = current[keep]
+        self.reserved[seekers[~keep & own]] = False  # left the reserved post
+        self.self_employed[seekers[~keep & own]] = False  # closed the business for other work
         # new out-of-county jobs get a sector
         newly_out = (choice == Option.OUT_OF_COUNTY) & (current != Option.OUT_OF_COUNTY)
-        sector_draw = rng.random(seekers.size) < s.wages.out_of_county_industry_share
+        sector_draw = draws[4, seekers] < s.wages.out_of_county_industry_share
         pop.out_sector_industry[seekers[newly_out]] = sector_draw[newly_out]
-        changed = choice != current
-        pop.months_in_option[workers] += 1
-        pop.months_in_option[seekers[changed]] = 0
         pop.option[seekers] = choice
         returners = seeker_was_out & (choice != Option.OUT_OF_COUNTY) & self.member_relocated[seekers]
         n_returners = int(returners.sum())
         self.return_migrants += n_returners
-        self.policy.after_choice(self, seekers[newly_out])
         return n_returners
+
+    def _apply_placements(self) -> None:
+        """Place the members policies ask to place: vacant shared posts first, in the
+        order given, then posts the policy creates (kept for them alone)."""
+        pop = self.pop
+        for unit, placement in self.policies.placements(self.view()):
+            members = placement.members[pop.option[placement.members] == Option.NOT_WORKING]
+            created = np.zeros(members.size, dtype=bool)
+            start = 0
+            for option in placement.options:
+                free = int(max(0.0, self.economy.capacity[option] - self.posts_held()[option]))
+                take = members[start : start + free]
+                pop.option[take] = option
+                start += take.size
+            if placement.fallback is not None and start < members.size:
+                pop.option[members[start:]] = placement.fallback
+                created[start:] = True
+                self.reserved[members[start:]] = True
+            placed = members if placement.fallback is not None else members[:start]
+            unit.placed(self.view(), placed, created[: placed.size])
 
     def _learn(self) -> None:
         """Skills grow with work: fastest outside the county (return migrants bring them back)."""
         pop, c = self.pop, self.config.choice
         out = pop.option == Option.OUT_OF_COUNTY
-        local = (pop.option == Option.LOCAL_INDUSTRY) | (pop.option == Option.LOCAL_SERVICES)
+        local = (
+            (pop.option == Option.LOCAL_INDUSTRY)
+            | (pop.option == Option.LOCAL_SERVICES)
+            | (pop.option == Option.WORKSHOP)
+        )
         pop.skill += (out * c.skill_gain_out_of_county_per_year + local * c.skill_gain_local_per_year) / 12.0
         np.minimum(pop.skill, 1.0, out=pop.skill)
         pop.months_out_total += out
 
     def _account_income(self) -> None:
-        """Earnings in the chosen option, then household income with transfers."""
+        """Earnings in the chosen option, pensions, policy transfers, and the costs of living in town."""
         s, pop = self.config, self.pop
         workers = np.flatnonzero(self.labour & (pop.option != Option.NOT_WORKING))
-        hh = pop.household[workers]
-        distance = pop.distance_km[hh]
-        if self.social is not None:
-            distance = np.where(self.social.returned[hh], 0.0, distance)
+        distance = np.where(self.returned, 0.0, pop.distance_km)[pop.household[workers]]
         earn = member_earnings(
             s, self.economy, pop.education[workers], pop.skill[workers], self.land_share[workers], distance
         )
+        view = self.view()
         member_earn = np.zeros(pop.n_members)
-        member_earn[workers] = earn[np.arange(workers.size), pop.option[workers]]
+        member_earn[workers] = self.policies.earnings(view, workers, earn)
         out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
         member_earn[out] *= s.wages.remittance_share  # only remittances reach the household
-        owners = np.flatnonzero(self.policy.entrepreneur & self.labour)
-        if owners.size and self.economy.wage[Option.LOCAL_SERVICES] > 0:
-            # a supported business earns its own income, with the same returns to schooling and skill
-            member_earn[owners] *= (
-                s.policies.startup_support.business_income_yuan_month / self.economy.wage[Option.LOCAL_SERVICES]
-            )
-        rules = self.policy.income_rules(self)
-        self.household_income = household_income(
-            pop, member_earn, rules, s.income.pension_yuan_month, s.income.pension_age
-        )
+        earnings, pension = earnings_and_pensions(pop, member_earn, s.income.pension_yuan_month, s.income.pension_age)
+        transfers = self.policies.transfers(view, earnings + pension)
+        living = self.living_households()
+        costs = destination_costs(pop, living, self.labour, s.living_costs)
+        self.household_income = HouseholdIncome(earnings, pension, transfers, costs)
         self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
+        self.net_income_per_capita = per_capita_annual(self.household_income.net, pop.size)
 
     def _social_month(self) -> None:
-        """Ties form and fade, integration is updated, and some households go back."""
-        s, pop, social = self.config, self.pop, self.social
-        assert social is not None
+        """Ties form and fade (ties submodel on), and integration is updated."""
+        s, pop = self.config, self.pop
         counts = household_option_counts(pop, self.labour)
-        participation = self.policy.activity_participation(self.month, s.ties.activity_participation)
-        update_ties(social, s, pop, self.labour, counts, participation, self.rng)
+        self.integration = economic_integration(pop, counts)
+        social = self.social
+        if social is None:
+            return
+        participation = self.policies.activity_participation(self.view(), s.ties.activity_participation)
+        update_ties(social, s, pop, self.labour, counts, participation, self.returned, self.rng)
         refresh_tie_flags(social, pop)
-        social.integration = integration_index(social, pop, counts)
-        demolished = self.month > s.transition_months
-        leaving = going_back(social, s, pop, self.income_per_capita, demolished, self.rng)
-        if leaving.any():
-            members = leaving[pop.household] & self.labour
-            gives_up = members & IS_LEFT_BEHIND[pop.option]
-            pop.option[gives_up] = Option.NOT_WORKING
-            self.force_review |= members
+        self.integration = self.integration + social_integration(social, pop)
         every, at_end = s.ties.metrics_every_months, s.ties.metrics_at_end
         if (every and self.month % every == 0) or (at_end and self.month == s.months):
             self._network_metrics()
+
+    def _going_back(self) -> None:
+        """Some households go back to the origin (docs/MODEL.md 7.8); their members leave
+        work in the community and choose again next month."""
+        pop = self.pop
+        view = self.view()
+        chance = going_back_chance(
+            self.config,
+            self.integration,
+            self.net_income_per_capita,
+            self.policies.demolished(view),
+            pop.land_mu / pop.size,
+            self.policies.product_of("going_back_factor", view, pop.n_households),
+        )
+        leaving = self.living_households() & (self.rng.random(pop.n_households) < chance)
+        if not leaving.any():
+            return
+        self.returned |= leaving
+        members = leaving[pop.household] & self.labour
+        self._stop_work(members & IS_LEFT_BEHIND[pop.option] & ~self.self_employed)
+        self.force_review |= members & ~self.self_employed
 
     def _network_metrics(self) -> None:
         """Clustering and largest-component share, on a networkx graph built for the purpose."""
@@ -459,8 +572,8 @@ class ResettlementModel(mesa.Model):
             "origin_village": pop.village,
             "building": social.building,
             "ethnic_group": social.ethnicity,
-            "integration": social.integration,
-            "returned": social.returned,
+            "integration": self.integration,
+            "returned": self.returned,
             "income_per_capita": self.income_per_capita,
             "size": pop.size,
             "main_work": np.array(OPTION_NAMES, dtype=object)[main],
@@ -476,7 +589,8 @@ class ResettlementModel(mesa.Model):
         Work is counted over relocated households living in the community (the survey's
         population); income and poverty over all relocated households, those gone back
         included (the headline, free of survivorship bias), and also over those living in
-        the community. Indicators that do not apply (ties off) are NaN.
+        the community. Poverty is judged on income net of the costs of living in town.
+        Indicators that do not apply (ties off) are NaN.
         """
         pop, s = self.pop, self.config
         living = self.living_households()
@@ -489,6 +603,7 @@ class ResettlementModel(mesa.Model):
         zero = self.zero_employment()[living]
         n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[living]
         with_labour = int((n_lab_h > 0).sum())
+        carers = pop.care_duty[members]
         ind_dict: dict = {
             "month": self.month,
             "labour_force": int(members.size),
@@ -498,14 +613,21 @@ class ResettlementModel(mesa.Model):
             **self._income_indicators(living, line, "_in_community"),
             "zero_employment_households": int(zero.sum()),
             "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
+            "carers_near_home_work": float(IS_NEAR_HOME[option[carers]].mean()) if carers.any() else float("nan"),
+            "weak_labour_employment_rate": self._weak_labour_employment(members),
+            "carers_out_of_county": (
+                float((option[carers] == Option.OUT_OF_COUNTY).mean()) if carers.any() else float("nan")
+            ),
             "out_of_county_workers": int(counts[0, Option.OUT_OF_COUNTY]),
             "returners": int(returners),
             "return_migrants_cumulative": int(self.return_migrants),
             "public_welfare_posts_filled": int(counts[0, Option.PUBLIC_WELFARE]),
-            **self.policy.indicators(),
+            "integration_index": float(self.integration[living].mean()) if living.any() else float("nan"),
+            "returned_households": int(self.returned.sum()),
+            **self.policies.indicators(self.view()),
         }
         if self.social is not None:
-            ind_dict.update(tie_indicators(self.social, pop))
+            ind_dict.update(tie_indicators(self.social, pop, living))
             ind_dict.update(self.network_metrics)
         ages = age_group(pop.age[members])
         edu = pop.education[members].astype(np.int64)
@@ -518,12 +640,21 @@ class ResettlementModel(mesa.Model):
         self.indicators = ind_dict
         self.flat_indicators = {name: flat.get(name, float("nan")) for name in INDICATORS.names()}
 
+    def _weak_labour_employment(self, members: np.ndarray) -> float:
+        """Employment rate of weak labour (older workers, carers, low schooling and skill, as
+        the public-welfare post rules define it) in the community."""
+        weak = weak_labour(self.view(), members, self.config.policies.public_welfare_jobs)
+        if not weak.any():
+            return float("nan")
+        return float((self.pop.option[members[weak]] != Option.NOT_WORKING).mean())
+
     def _income_indicators(self, households: np.ndarray, line: float, suffix: str) -> dict[str, float]:
-        """Income per person (mean, person-weighted median) and poverty over `households`."""
+        """Income per person (mean, person-weighted median) and poverty (income net of the
+        costs of living in town below the line) over `households`."""
         size = self.pop.size[households].astype(float)
         pc = self.income_per_capita[households]
         people = size.sum()
-        poor = pc < line
+        poor = self.net_income_per_capita[households] < line
         out = {
             f"income_per_capita_mean{suffix}": float((pc * size).sum() / people) if people else float("nan"),
             f"poverty_rate{suffix}": float(size[poor].sum() / people) if people else float("nan"),

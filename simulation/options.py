@@ -17,12 +17,15 @@ class Option(IntEnum):
     FARMING_ORIGIN = 4
     PART_TIME = 5  # farming at the origin plus casual local non-farm work
     OUT_OF_COUNTY = 6
+    WORKSHOP = 7  # a post in a poverty-alleviation workshop (扶贫车间) beside the community
 
 
 N_OPTIONS = len(Option)
 OPTION_NAMES = tuple(o.name.lower() for o in Option)
-CAPPED = (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE)
-LOCAL_NON_FARM = (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE)
+CAPPED = (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE, Option.WORKSHOP)
+LOCAL_NON_FARM = (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE, Option.WORKSHOP)
+NEAR_HOME = LOCAL_NON_FARM  # work a carer can combine with care at home (care services relieve these)
+NON_FARM_SKILLED = (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.WORKSHOP, Option.OUT_OF_COUNTY)
 ORIGIN_FARMING = (Option.FARMING_ORIGIN, Option.PART_TIME)
 RELOCATION_ONLY = (Option.PUBLIC_WELFARE, Option.FARMING_ORIGIN, Option.PART_TIME)
 
@@ -37,6 +40,8 @@ def option_table(options: tuple[Option, ...]) -> np.ndarray:
 IS_CAPPED = option_table(CAPPED)
 IS_LOCAL_NON_FARM = option_table(LOCAL_NON_FARM)
 IS_ORIGIN_FARMING = option_table(ORIGIN_FARMING)
+IS_NEAR_HOME = option_table(NEAR_HOME)
+IS_NON_FARM_SKILLED = option_table(NON_FARM_SKILLED)
 
 
 class Education(IntEnum):

@@ -10,13 +10,15 @@ model's seeded generator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenarios.schema import Community, Scenario
-from scenarios.schema import Population as PopulationParams
-
 from .options import Education, Option
+
+if TYPE_CHECKING:
+    from scenarios.schema import Community, Scenario
+    from scenarios.schema import Population as PopulationParams
 
 
 @dataclass
@@ -30,7 +32,6 @@ class Population:
     village: np.ndarray  # int32, origin village (locals share the id `n_villages`)
     distance_km: np.ndarray  # float32, relocation distance (0 for locals)
     land_mu: np.ndarray  # float32, land kept at the origin (mu)
-    subsistence_draw: np.ndarray  # float32, uniform draw deciding safety-net take-up
     # members
     household: np.ndarray  # int32
     age: np.ndarray  # int16, years
@@ -41,7 +42,6 @@ class Population:
     care_duty: np.ndarray  # bool, the household's carer of young children or old/disabled
     option: np.ndarray  # int8, `Option` this month
     out_sector_industry: np.ndarray  # bool, sector of an out-of-county job
-    months_in_option: np.ndarray  # int16
     months_out_total: np.ndarray  # int16, months ever spent working outside the county
     n_villages: int
 
@@ -74,9 +74,7 @@ def household_sizes(total_people: int, params: PopulationParams, rng: np.random.
     cum = np.cumsum(sizes)
     n = int(np.searchsorted(cum, total_people)) + 1
     sizes = sizes[:n].copy()
-    sizes[-1] -= cum[n - 1] - total_people
-    if sizes[-1] < 1:  # cannot happen, sizes[-1] >= 1 by construction; kept as a guard
-        sizes = sizes[:-1]
+    sizes[-1] -= cum[n - 1] - total_people  # at least 1: cum[n - 2] < total_people <= cum[n - 1]
     return sizes.astype(np.int16)
 
 
@@ -204,7 +202,6 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
         village=village,
         distance_km=distance,
         land_mu=land,
-        subsistence_draw=rng.random(n_h).astype(np.float32),
         household=household,
         age=age,
         female=female,
@@ -214,7 +211,6 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
         care_duty=np.zeros(n_m, dtype=bool),
         option=np.full(n_m, Option.NOT_WORKING, dtype=np.int8),
         out_sector_industry=np.zeros(n_m, dtype=bool),
-        months_in_option=np.zeros(n_m, dtype=np.int16),
         months_out_total=np.zeros(n_m, dtype=np.int16),
         n_villages=n_villages,
     )

@@ -1,20 +1,23 @@
-"""The ties submodel: who lives where, how ties form and fade, integration, going back.
+"""The ties submodel: who lives where, how ties form and fade, and integration.
 
 Batched over households and ties; the network itself is a `TieNetwork`. Rules in words:
-docs/MODEL.md, sections 7.7 and 7.8.
+docs/MODEL.md, section 7.7. Going back to the origin is its own submodel
+(`simulation.going_back`); ties change its rate through integration.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from scenarios.schema import Scenario
 
 from .network import TieKind, TieNetwork, pairs_within_groups, random_partner_in_block
 from .options import IS_LOCAL_NON_FARM, LOCAL_NON_FARM, N_OPTIONS, Option
 from .population import Population
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
 
 # Integration index weights (a definition, documented in docs/MODEL.md 7.7)
 BRIDGING_WEIGHT, LOCAL_TIE_WEIGHT, WORK_WEIGHT = 0.5, 0.2, 0.3
@@ -29,12 +32,9 @@ class SocialState:
     building: np.ndarray  # int32 per household
     ethnicity: np.ndarray  # int16 per household
     origin_group: np.ndarray  # int32 per household: origin village, locals one group
-    returned: np.ndarray  # bool per household: went back to the origin
     away: np.ndarray  # int16 per household: consecutive months with most labour outside
     participates: np.ndarray  # bool per household: in community activities this month
-    integration: np.ndarray  # float per household, 0-1
     building_order: np.ndarray  # households sorted by building (buildings do not change)
-    returned_total: int = 0
     cross_origin: np.ndarray | None = None  # per tie, refreshed by `refresh_tie_flags`
     local_tie: np.ndarray | None = None  # per household, refreshed by `refresh_tie_flags`
 
@@ -81,10 +81,8 @@ def init_social(scenario: Scenario, pop: Population, rng: np.random.Generator) -
         building=building,
         ethnicity=ethnicity,
         origin_group=np.where(pop.relocated, pop.village, pop.n_villages).astype(np.int32),
-        returned=np.zeros(n_h, dtype=bool),
         away=np.zeros(n_h, dtype=np.int16),
         participates=np.zeros(n_h, dtype=bool),
-        integration=np.zeros(n_h),
         building_order=np.argsort(building, kind="stable"),
     )
     refresh_tie_flags(state, pop)
@@ -132,6 +130,7 @@ def update_ties(
     labour: np.ndarray,
     counts: np.ndarray,
     participation: float,
+    returned: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
     """One month of tie formation (neighbours, co-workers, activities) and fading.
@@ -139,16 +138,17 @@ def update_ties(
     Args:
         counts: `household_option_counts` after this month's choice.
         participation: share of households in community activities this month.
+        returned: bool per household, gone back to the origin (takes no part).
     """
     t = scenario.ties
     net = state.network
-    present = ~state.returned
+    present = ~returned
     homes = np.flatnonzero(present)
     # who is away: most of the household's labour outside the county
     n_lab = counts.sum(axis=1)
     mostly_out = (n_lab > 0) & (2 * counts[:, Option.OUT_OF_COUNTY] > n_lab)
     state.away = np.where(mostly_out, state.away + 1, 0).astype(np.int16)
-    away = (state.away >= t.away_months) | state.returned
+    away = (state.away >= t.away_months) | returned
     # neighbours in the same building
     u = _meetings(t.neighbour_meetings_per_month, homes, rng)
     v = random_partner_in_block(u, state.building, rng, order=state.building_order)
@@ -205,62 +205,31 @@ def refresh_tie_flags(state: SocialState, pop: Population) -> None:
     state.local_tie = to_local > 0
 
 
-def integration_index(state: SocialState, pop: Population, counts: np.ndarray) -> np.ndarray:
-    """Integration of each household, 0-1 (docs/MODEL.md 7.7); needs `refresh_tie_flags`.
+def economic_integration(pop: Population, counts: np.ndarray) -> np.ndarray:
+    """The economic part of integration, per household: 0.3 x the share of its labour force
+    in local non-farm work (economic integration comes first, 000). Defined with ties off too."""
+    n_lab = counts.sum(axis=1)
+    local_work = counts[:, list(LOCAL_NON_FARM)].sum(axis=1)
+    return WORK_WEIGHT * np.divide(local_work, n_lab, out=np.zeros(pop.n_households), where=n_lab > 0)
 
-    0.5 x (1 - exp(-B / 3)), B = strength-weighted ties to households of other origins;
-    + 0.2 if tied to a long-standing local household; + 0.3 x the share of its labour
-    force in local non-farm work (economic integration comes first, 000).
-    """
+
+def social_integration(state: SocialState, pop: Population) -> np.ndarray:
+    """The tie parts of integration, per household (needs `refresh_tie_flags`):
+    0.5 x (1 - exp(-B / 3)), B = strength-weighted ties to households of other origins,
+    + 0.2 if tied to a long-standing local household (docs/MODEL.md 7.7)."""
     net = state.network
     n = pop.n_households
     w = np.where(state.cross_origin, net.strength, np.float32(0.0))
     bridging = np.bincount(net.src, weights=w, minlength=n) + np.bincount(net.dst, weights=w, minlength=n)
-    n_lab = counts.sum(axis=1)
-    local_work = counts[:, list(LOCAL_NON_FARM)].sum(axis=1)
-    work_share = np.divide(local_work, n_lab, out=np.zeros(n), where=n_lab > 0)
-    return (
-        BRIDGING_WEIGHT * (1 - np.exp(-bridging / BRIDGING_SCALE))
-        + LOCAL_TIE_WEIGHT * state.local_tie
-        + WORK_WEIGHT * work_share
-    )
+    return BRIDGING_WEIGHT * (1 - np.exp(-bridging / BRIDGING_SCALE)) + LOCAL_TIE_WEIGHT * state.local_tie
 
 
-def going_back(
-    state: SocialState,
-    scenario: Scenario,
-    pop: Population,
-    income_per_capita: np.ndarray,
-    demolished: bool,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Households that go back to the origin this month (returned before: not again).
-
-    Monthly chance = base_rate x (1 - integration) x income factor (1 below
-    `low_income_yuan`, else `higher_income_factor`) x (`after_demolition_factor` once the
-    old house is demolished, when going back means rebuilding).
-    """
-    r = scenario.return_to_origin
-    income_factor = np.where(income_per_capita < r.low_income_yuan, 1.0, r.higher_income_factor)
-    rate = r.base_rate * (1.0 - state.integration) * income_factor
-    if demolished:
-        rate = rate * r.after_demolition_factor
-    eligible = pop.relocated & ~state.returned
-    leaving = eligible & (rng.random(pop.n_households) < rate)
-    state.returned |= leaving
-    state.returned_total += int(leaving.sum())
-    return leaving
-
-
-def tie_indicators(state: SocialState, pop: Population) -> dict[str, float]:
-    """Degree, cross-origin ties, ties to long-standing residents, integration, returns."""
+def tie_indicators(state: SocialState, pop: Population, living: np.ndarray) -> dict[str, float]:
+    """Degree, cross-origin ties and ties to long-standing residents of households living there."""
     n_ties = len(state.network)
-    present = pop.relocated & ~state.returned
     return {
         "ties": n_ties,
         "mean_degree": float(2 * n_ties / pop.n_households),
         "cross_origin_tie_share": float(state.cross_origin.mean()) if n_ties else 0.0,
-        "local_resident_tie_share": float(state.local_tie[present].mean()) if present.any() else 0.0,
-        "integration_index": float(state.integration[present].mean()) if present.any() else float("nan"),
-        "returned_households": int(state.returned_total),
+        "local_resident_tie_share": float(state.local_tie[living].mean()) if living.any() else 0.0,
     }

@@ -25,7 +25,6 @@ from analysis.classroom import (
     DEFAULTS,
     EXPLAIN,
     TEXT,
-    WORKSHOP_JOBS_PER_WORKER,
     ClassroomModel,
     charts_html,
     community_base,
@@ -102,8 +101,11 @@ def test_every_preset_builds_a_classroom_sized_community_with_the_survey_ratios(
     if community != "typical":  # the calibrated file's other fitted values come along
         assert small.wages.casual_local == full.wages.casual_local
         assert small.population.land_mu_per_person == full.population.land_mu_per_person
-    jobs_per_worker = small.policies.workshops.industry_jobs / small.community.relocated_labour_force
-    assert jobs_per_worker == pytest.approx(WORKSHOP_JOBS_PER_WORKER, rel=0.05)
+    # policy amounts are densities: the same in the classroom's community as in the file
+    assert small.policies.workshops.posts_per_100_workers == full.policies.workshops.posts_per_100_workers
+    assert small.policies.public_welfare_jobs.posts_per_100_households == (
+        full.policies.public_welfare_jobs.posts_per_100_households
+    )
     model.step()
     assert model.steps == 1 and 0 < model.indicators["employment_rate"] <= 1
 
@@ -146,7 +148,7 @@ def test_charts_and_network_are_drawn_from_the_model():
     assert html.count('class="previous"') == 10 and "dashed" in html
     assert "Month 3:" in status_line(model, "en") and "第3月" in status_line(model, "zh")
     svg = network_svg(model)
-    living = model.pop.n_households - int(model.social.returned.sum())
+    living = model.pop.n_households - int(model.returned.sum())
     assert svg.count("<circle") == living and 'data-month="3"' in svg and "<path" in svg
 
 

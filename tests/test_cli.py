@@ -121,3 +121,11 @@ def test_policy_file_applied_to_a_community():
     data = json.loads(result.stdout)
     assert data["policy_cost_workshops"] > 0
     assert data["labour_force"] < 1000  # Liujiang: 874 relocated workers
+
+
+def test_compare_refuses_a_set_that_makes_the_scenarios_equal():
+    files = [BASELINE, str(ROOT / "scenarios" / "policies" / "public_welfare_jobs.toml")]
+    erase = ["--set", "policies.public_welfare_jobs.posts_per_100_households=4"]
+    result = cli("compare", *files, *erase, "--replicates", "1", "--years", "1", *SET_ARGS)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "would erase a difference" in result.stderr and "public_welfare_jobs.toml 16.0" in result.stderr

@@ -1,4 +1,4 @@
-"""Household income: earnings, land rent, pensions and the subsistence allowance."""
+"""Household income (earnings, pensions) and the extra costs of living in town."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from scenarios import load_scenario
-from simulation.income import household_income, per_capita_annual
+from simulation.income import HouseholdIncome, destination_costs, earnings_and_pensions, per_capita_annual
 from simulation.options import Option
-from simulation.policies import IncomeRules
 from simulation.population import generate_population
 
 from .conftest import SMALL
@@ -21,51 +20,41 @@ def setting():
     return scenario, pop
 
 
-def rules(pop, rent=False, rent_rate=300.0, threshold=4800.0, take_up=1.0) -> IncomeRules:
-    return IncomeRules(
-        rent_participation=np.full(pop.n_households, rent),
-        rent_yuan_per_mu_year=rent_rate,
-        other=np.zeros(pop.n_households),
-        subsistence_threshold=threshold,
-        subsistence_take_up=take_up,
-    )
-
-
-def income(scenario, pop, earnings, r):
-    return household_income(pop, earnings, r, scenario.income.pension_yuan_month, scenario.income.pension_age)
-
-
-def test_allowance_tops_up_to_the_threshold(setting):
-    scenario, pop = setting
-    earnings = np.zeros(pop.n_members)
-    inc = income(scenario, pop, earnings, rules(pop))
-    pc = per_capita_annual(inc.total, pop.size)
-    threshold = 4800.0
-    # with full take-up and no earnings, every relocated household ends at the threshold or above it
-    assert (pc[pop.relocated] >= threshold - 1e-6).all()
-    assert (inc.subsistence[~pop.relocated] == 0).all()
+def test_earnings_sum_per_household_and_pensions_go_to_the_old(setting):
+    _scenario, pop = setting
+    member = np.arange(pop.n_members, dtype=float)
+    earnings, pension = earnings_and_pensions(pop, member, 100.0, 60)
+    h = 5
+    assert earnings[h] == pytest.approx(member[pop.start[h] : pop.start[h + 1]].sum())
     elders = np.bincount(pop.household, weights=pop.age >= 60, minlength=pop.n_households)
-    assert inc.pension == pytest.approx(100 * elders)
-    off = income(scenario, pop, earnings, rules(pop, threshold=0.0, take_up=0.0))
-    assert (off.subsistence == 0).all()
-    half = income(scenario, pop, earnings, rules(pop, take_up=0.5))
-    takers = pop.relocated & (pop.subsistence_draw < 0.5)
-    assert (half.subsistence[takers] > 0).all() and (half.subsistence[~takers] == 0).all()
-
-
-def test_land_rent_only_for_idle_land_of_participants(setting):
-    scenario, pop = setting
-    inc = income(scenario, pop, np.zeros(pop.n_members), rules(pop, rent=True))
-    assert inc.land_rent[pop.relocated] == pytest.approx(300 / 12 * pop.land_mu[pop.relocated])
-    pop.option[pop.start[0]] = Option.FARMING_ORIGIN  # household 0 farms its own land
-    inc = income(scenario, pop, np.zeros(pop.n_members), rules(pop, rent=True))
-    assert inc.land_rent[0] == 0
-    inc = income(scenario, pop, np.zeros(pop.n_members), rules(pop, rent=False))
-    assert (inc.land_rent == 0).all()
+    assert pension == pytest.approx(100 * elders)
 
 
 def test_negative_net_earnings_do_not_make_income_negative(setting):
+    _scenario, pop = setting
+    earnings, _pension = earnings_and_pensions(pop, np.full(pop.n_members, -500.0), 0.0, 60)
+    assert (earnings == 0).all()
+
+
+def test_living_costs_per_person_less_home_grown_food_for_farming_households(setting):
     scenario, pop = setting
-    earnings = np.full(pop.n_members, -500.0)
-    inc = income(scenario, pop, earnings, rules(pop))
-    assert (inc.earnings == 0).all() and (inc.total >= 0).all()
+    c = scenario.living_costs
+    living = pop.relocated.copy()
+    living[1] = False  # gone back: lives at the origin and pays none of these
+    labour = np.ones(pop.n_members, dtype=bool)
+    pop.option[:] = Option.LOCAL_INDUSTRY
+    pop.option[pop.start[0]] = Option.PART_TIME  # household 0 still farms at the origin
+    costs = destination_costs(pop, living, labour, c)
+    full = (
+        c.food_yuan_person_month + c.utilities_yuan_person_month + c.property_fee_yuan_m2_month * c.flat_m2_per_person
+    )
+    assert full == pytest.approx(70 + 30 + 0.4 * 25)
+    assert costs[2] == pytest.approx(full * pop.size[2])
+    assert costs[0] == pytest.approx((full - c.food_yuan_person_month * c.home_grown_share) * pop.size[0])
+    assert costs[1] == 0 and (costs[~pop.relocated] == 0).all()
+
+
+def test_net_income_is_income_less_living_costs():
+    inc = HouseholdIncome(np.array([1000.0]), np.array([100.0]), np.array([50.0]), np.array([300.0]))
+    assert inc.total[0] == 1150.0 and inc.net[0] == 850.0
+    assert per_capita_annual(inc.net, np.array([3]))[0] == pytest.approx(850 * 12 / 3)

@@ -9,26 +9,27 @@ from simulation.indicators import employment_shares, flatten, group_breakdown, w
 
 
 def test_shares_follow_the_survey_definitions():
-    # not working, industry, services, welfare, farming, part-time, out of county
-    counts = np.array([[10, 30, 10, 5, 10, 5, 30]])
+    # not working, industry, services, welfare, farming, part-time, out of county, workshop
+    counts = np.array([[10, 30, 10, 5, 10, 5, 30, 4]])
     s = {k: v[0] for k, v in employment_shares(counts, np.array([20])).items()}
-    assert s["employment_rate"] == pytest.approx(90 / 100)
-    assert s["share_not_working"] == pytest.approx(10 / 100)
-    assert s["share_agriculture"] == pytest.approx(10 / 90)
-    assert s["share_industry"] == pytest.approx((30 + 20) / 90)
-    assert s["share_services"] == pytest.approx((10 + 5 + 10) / 90)
-    assert s["share_part_time"] == pytest.approx(5 / 90)
-    assert s["share_public_welfare"] == pytest.approx(5 / 90)
-    assert s["share_local"] == pytest.approx(60 / 90)
-    assert s["share_out_of_county"] == pytest.approx(30 / 90)
+    assert s["employment_rate"] == pytest.approx(94 / 104)
+    assert s["share_not_working"] == pytest.approx(10 / 104)
+    assert s["share_agriculture"] == pytest.approx(10 / 94)
+    assert s["share_industry"] == pytest.approx((30 + 4 + 20) / 94)  # workshops are industry
+    assert s["share_services"] == pytest.approx((10 + 5 + 10) / 94)
+    assert s["share_part_time"] == pytest.approx(5 / 94)
+    assert s["share_public_welfare"] == pytest.approx(5 / 94)
+    assert s["share_workshop"] == pytest.approx(4 / 94)
+    assert s["share_local"] == pytest.approx(64 / 94)
+    assert s["share_out_of_county"] == pytest.approx(30 / 94)
     sector = s["share_agriculture"] + s["share_industry"] + s["share_services"] + s["share_part_time"]
     assert sector == pytest.approx(1.0)
 
 
 def test_empty_groups_give_nan_not_errors():
-    s = employment_shares(np.zeros((1, 7)), np.zeros(1))
+    s = employment_shares(np.zeros((1, 8)), np.zeros(1))
     assert np.isnan(s["employment_rate"][0]) and np.isnan(s["share_local"][0])
-    only_idle = employment_shares(np.array([[4, 0, 0, 0, 0, 0, 0]]), np.zeros(1))
+    only_idle = employment_shares(np.array([[4, 0, 0, 0, 0, 0, 0, 0]]), np.zeros(1))
     assert only_idle["employment_rate"][0] == 0 and np.isnan(only_idle["share_local"][0])
 
 

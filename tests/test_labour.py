@@ -45,7 +45,7 @@ def sequential(scores: np.ndarray, vacancies: np.ndarray) -> np.ndarray:
 @settings(max_examples=200, deadline=None)
 @given(
     n=st.integers(1, 60),
-    caps=st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20)),
+    caps=st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 20)),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_serial_dictatorship_equals_one_at_a_time(n, caps, seed):
@@ -87,7 +87,6 @@ def test_utilities_apply_push_pull_terms():
         earn,
         current=np.array([0, 6, 0, 0], dtype=np.int8),
         was_out=np.array([False, True, False, False]),
-        migration_cost=np.full(n, s.choice.migration_cost_yuan),
         age=np.array([35.0, 35.0, 55.0, 35.0]),
         care_duty=np.array([0.0, 0.0, 0.0, 1.0]),
         distance_km=np.zeros(n),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scenarios import ScenarioError, load_scenario
-from scenarios.loader import deep_merge, parse_set
+from scenarios.loader import deep_merge, erased_differences, parse_set
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -100,3 +100,16 @@ def test_extends_chain_and_cycle(tmp_path):
     bad = write(tmp_path, "bad.toml", 'extends = "missing.toml"\n')
     with pytest.raises(ScenarioError, match=r"key `extends` names 'missing\.toml'"):
         load_scenario(bad)
+
+
+def test_a_common_override_that_erases_a_difference_is_named():
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    files = [root / "baseline.toml", root / "policies" / "public_welfare_jobs.toml"]
+    (message,) = erased_differences(files, {"policies.public_welfare_jobs.posts_per_100_households": 4.0})
+    assert "--set policies.public_welfare_jobs.posts_per_100_households would erase a difference" in message
+    assert "baseline.toml 4.0, public_welfare_jobs.toml 16.0" in message
+    assert erased_differences(files, {"policies.public_welfare_jobs": {"enabled": True}}) != []  # a whole table
+    assert erased_differences(files, {"wages.out_of_county": 5000, "simulation.years": 1}) == []
+    calibrated = [root / "calibrated" / "kaili_qingquan.toml", root / "calibrated" / "fengning_rencai.toml"]
+    assert "--community typical" not in " ".join(erased_differences(files, {}, community="kaili_qingquan"))
+    assert "--community kaili_qingquan would erase" in erased_differences(calibrated, {}, community="kaili_qingquan")[0]

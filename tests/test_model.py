@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from simulation import Household, ResettlementModel
 from simulation.options import CAPPED, Option
+from simulation.policies import POLICY_NAMES
 
 from .conftest import small_scenario
 
@@ -66,7 +67,11 @@ scenario_params = st.fixed_dictionaries(
         "community.source_villages": st.integers(1, 200),
         "labour_demand.industry_posts_per_100_workers": st.floats(0, 80),
         "labour_demand.services_posts_per_100_workers": st.floats(0, 80),
-        "policies.public_welfare_jobs.posts": st.integers(0, 100),
+        "policies.public_welfare_jobs.posts_per_100_households": st.floats(0, 40),
+        "policies.employment_guarantee.enabled": st.booleans(),
+        "policies.workshops.enabled": st.booleans(),
+        "policies.startup_support.enabled": st.booleans(),
+        "policies.community_services.enabled": st.booleans(),
         "wages.out_of_county": st.floats(1000, 9000),
         "choice.inertia": st.floats(0, 5),
         "choice.social": st.floats(0, 5),
@@ -88,17 +93,18 @@ def test_invariants_hold_every_month(params, seed):
     model = ResettlementModel(small_scenario(overrides), seed=seed)
     pop = model.pop
     people = pop.n_members
-    returned_before = model.social.returned.copy()
+    returned_before = model.returned.copy()
     for _ in range(14):  # crosses a yearly ageing step
         model.step()
-        net, social = model.social.network, model.social
+        net = model.social.network
         assert (net.src < net.dst).all() and (np.diff(net.key) > 0).all()
         assert ((net.strength > 0) & (net.strength <= 1)).all()
-        assert (social.integration >= 0).all() and (social.integration <= 1 + 1e-12).all()
-        assert (social.returned >= returned_before).all() and not social.returned[~pop.relocated].any()
-        returned_before = social.returned.copy()
-        back = social.returned[pop.household] & model.labour
-        assert not np.isin(pop.option[back], [Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PART_TIME]).any()
+        assert (model.integration >= 0).all() and (model.integration <= 1 + 1e-12).all()
+        assert (model.returned >= returned_before).all() and not model.returned[~pop.relocated].any()
+        returned_before = model.returned.copy()
+        back = model.returned[pop.household] & model.labour
+        local_work = [Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PART_TIME, Option.WORKSHOP]
+        assert not np.isin(pop.option[back & ~model.self_employed], local_work).any()
         assert model.indicators["mean_degree"] == pytest.approx(net.degree().mean())
         ind = model.indicators
         if ind["employed"] > 0:
@@ -108,14 +114,21 @@ def test_invariants_hold_every_month(params, seed):
         assert ind["employment_rate"] + ind["share_not_working"] == pytest.approx(1.0)
         assert (model.household_income.total >= 0).all() and (model.income_per_capita >= 0).all()
         assert ind["income_per_capita_mean"] >= 0 and 0 <= ind["poverty_rate"] <= 1
-        for j in CAPPED:
-            assert (pop.option[model.labour] == j).sum() <= model.economy.capacity[j]
+        held = model.posts_held()
+        for j in CAPPED:  # shared posts never exceed their number; own businesses and reserved posts are extra
+            assert held[j] <= model.economy.capacity[j]
+        assert (pop.option[model.reserved] == Option.PUBLIC_WELFARE).all()
+        assert (pop.option[model.self_employed] == Option.LOCAL_SERVICES).all()
+        welfare = np.bincount(pop.household, weights=(pop.option == Option.PUBLIC_WELFARE) & model.labour)
+        assert welfare.max(initial=0) <= 2  # one shared post per household, plus at most a guarantee post
         assert (pop.option[~model.labour] == Option.NOT_WORKING).all()
         assert pop.n_members == people and pop.size.sum() == people
         assert pop.size[pop.relocated].sum() == params["community.relocated_population"]
-        assert social.returned.sum() == model.indicators["returned_households"]
+        assert model.returned.sum() == model.indicators["returned_households"]
         locals_ = ~model.member_relocated
         assert not np.isin(pop.option[locals_], [Option.FARMING_ORIGIN, Option.PART_TIME, Option.PUBLIC_WELFARE]).any()
+        costs = [ind[f"policy_cost_month_{name}"] for name in POLICY_NAMES]
+        assert min(costs) >= 0 and sum(costs) == pytest.approx(ind["policy_cost_month_total"])
         for block in ("by_age_group", "by_education"):
             for shares in ind[block].values():
                 if shares["employment_rate"] > 0:

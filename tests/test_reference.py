@@ -2,10 +2,12 @@
 
 At 2,000 households, each employment share averaged over months 13-24 and over six seeds
 must agree between the batched model and the plain model within `TOLERANCE` (0.004 for
-the capacity-bound public-welfare share, whose noise is tiny). Measured spread of the
-difference across seeds: 0.01-0.02 per seed for most shares (social influence makes runs
-path-dependent), so 0.02 on the mean of six is about three standard errors. Rules that
-differ (inertia 1.5 vs 0.5, 150 vs 100 welfare posts) move a share by 0.015-0.045.
+the capacity-bound public-welfare and workshop shares, whose noise is tiny), and so must
+the poverty rate and, where going back is made frequent, the households gone back.
+Measured spread of the difference across seeds: 0.01-0.02 per seed for most shares
+(social influence makes runs path-dependent), so 0.02 on the mean of six is about three
+standard errors. Rules that differ (inertia 1.5 vs 0.5, welfare posts open to everyone
+instead of targeted, the care relief applied to every option) move a share by 0.015-0.045.
 """
 
 from __future__ import annotations
@@ -18,10 +20,20 @@ from scenarios import load_scenario
 from simulation import ResettlementModel
 from simulation.indicators import SHARE_KEYS, employment_shares
 
-TOLERANCE = {key: 0.02 for key in SHARE_KEYS} | {"share_public_welfare": 0.004}
+TOLERANCE = {key: 0.02 for key in SHARE_KEYS} | {"share_public_welfare": 0.004, "share_workshop": 0.004}
 SEEDS = (11, 12, 13, 14, 15, 16)
 MONTHS = 24
 AVERAGED = 12  # the last months, averaged
+CONFIGURATIONS = {
+    "baseline": {},  # welfare posts, the allowance and the transition period, as the baseline has them
+    "variant": {"policies.public_welfare_jobs.priority_zero_employment": False, "wages.out_of_county": 5500},
+    "targeting": {  # the guarantee, workshops and care, with frequent going back
+        "policies.employment_guarantee.enabled": True,
+        "policies.workshops.enabled": True,
+        "policies.community_services.enabled": True,
+        "return_to_origin.base_rate": 0.03,
+    },
+}
 
 
 def scenario(extra: dict):
@@ -43,30 +55,39 @@ def plain_shares(model: PlainModel) -> list[float]:
     return [float(shares[k][0]) for k in SHARE_KEYS]
 
 
-def mean_shares(spec) -> tuple[dict[str, float], dict[str, float]]:
-    """Shares averaged over the last months and the seeds: (fast, plain)."""
+KEYS = (*SHARE_KEYS, "poverty_rate", "returned_households")
+
+
+def mean_outcomes(spec) -> tuple[dict[str, float], dict[str, float]]:
+    """Shares and poverty averaged over the last months and the seeds, and households gone
+    back at the end: (fast, plain)."""
     fast, plain = [], []
     for seed in SEEDS:
         f = ResettlementModel(spec, seed=seed)
         f.run(MONTHS)
-        fast.append(f.datacollector.get_model_vars_dataframe()[list(SHARE_KEYS)].tail(AVERAGED).mean().to_numpy())
+        monthly = f.datacollector.get_model_vars_dataframe()[[*SHARE_KEYS, "poverty_rate"]].tail(AVERAGED).mean()
+        fast.append([*monthly.to_numpy(), f.indicators["returned_households"]])
         p = PlainModel(spec, seed=seed + 1000)
-        monthly = []
+        rows = []
         for month in range(MONTHS):
             p.step()
             if month >= MONTHS - AVERAGED:
-                monthly.append(plain_shares(p))
-        plain.append(np.mean(monthly, axis=0))
-    mean = dict(zip(SHARE_KEYS, np.mean(fast, axis=0), strict=True))
-    return mean, dict(zip(SHARE_KEYS, np.mean(plain, axis=0), strict=True))
+                rows.append([*plain_shares(p), p.poverty_rate()])
+        plain.append([*np.mean(rows, axis=0), p.returned_households()])
+    return (
+        dict(zip(KEYS, np.mean(fast, axis=0), strict=True)),
+        dict(zip(KEYS, np.mean(plain, axis=0), strict=True)),
+    )
 
 
-@pytest.mark.parametrize(
-    "extra", [{}, {"policies.public_welfare_jobs.priority_zero_employment": False, "wages.out_of_county": 5500}]
-)
-def test_fast_model_matches_the_plain_specification(extra):
-    spec = scenario(extra)
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_fast_model_matches_the_plain_specification(name):
+    spec = scenario(CONFIGURATIONS[name])
     assert 1900 < ResettlementModel(spec, seed=0).pop.n_households < 2100
-    fast, plain = mean_shares(spec)
+    fast, plain = mean_outcomes(spec)
     for key in SHARE_KEYS:
         assert fast[key] == pytest.approx(plain[key], abs=TOLERANCE[key]), key
+    assert fast["poverty_rate"] == pytest.approx(plain["poverty_rate"], abs=0.02)
+    if name == "targeting":
+        assert fast["share_workshop"] > 0.02 and fast["returned_households"] > 50
+        assert fast["returned_households"] == pytest.approx(plain["returned_households"], rel=0.15)

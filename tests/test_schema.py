@@ -46,4 +46,4 @@ def test_option_table_order_matches_model_options():
 
     assert OPTION_FIELDS == OPTION_NAMES
     table = OptionTable(**{name: float(i) for i, name in enumerate(OPTION_FIELDS)})
-    assert table.as_tuple() == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+    assert table.as_tuple() == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)

@@ -7,7 +7,7 @@ import pytest
 
 from simulation import ResettlementModel
 from simulation.network import TieKind
-from simulation.social import init_social, integration_index
+from simulation.social import economic_integration, init_social, social_integration
 
 from .conftest import small_scenario
 
@@ -59,17 +59,20 @@ def test_integration_index_definition():
     social, pop = model.social, model.pop
     from simulation.social import household_option_counts
 
-    index = integration_index(social, pop, household_option_counts(pop, model.labour))
+    counts = household_option_counts(pop, model.labour)
+    index = economic_integration(pop, counts) + social_integration(social, pop)
     assert (index >= 0).all() and (index <= 1).all()
-    stayed = ~social.returned  # a household that went back this month left its local work after the update
-    assert np.allclose(index[stayed], social.integration[stayed])
+    stayed = ~model.returned  # a household that went back this month left its local work after the update
+    assert np.allclose(index[stayed], model.integration[stayed])
     # a household with no cross-origin tie, no local tie and no local worker scores 0
     net = social.network
     touched = np.zeros(pop.n_households, dtype=bool)
     touched[net.src[social.cross_origin]] = touched[net.dst[social.cross_origin]] = True
-    counts = household_option_counts(pop, model.labour)
-    idle = ~touched & (counts[:, [1, 2, 3]].sum(axis=1) == 0) & ~social.local_tie
+    idle = ~touched & (counts[:, [1, 2, 3, 7]].sum(axis=1) == 0) & ~social.local_tie
     assert idle.any() and (index[idle] == 0).all()
+    # the economic part is 0.3 x the share of labour in local non-farm work, ties or not
+    worker = (counts.sum(axis=1) == 2) & (counts[:, [1, 2, 3, 7]].sum(axis=1) == 1)
+    assert worker.any() and np.allclose(economic_integration(pop, counts)[worker], 0.15)
 
 
 def test_social_graph_has_exactly_the_internal_edges():
@@ -116,11 +119,11 @@ def test_longer_transition_gives_at_least_as_many_returns():
 def test_returned_households_leave_local_work_and_stay_out_of_the_indicators():
     model = ResettlementModel(small_scenario({"return_to_origin.base_rate": 0.05}), seed=5)
     model.run(12)
-    social, pop = model.social, model.pop
-    assert social.returned.sum() == model.indicators["returned_households"] > 0
-    back = social.returned[pop.household] & model.labour
-    assert not np.isin(pop.option[back], [1, 2, 3, 5]).any()
-    living = pop.relocated & ~social.returned
+    pop = model.pop
+    assert model.returned.sum() == model.indicators["returned_households"] > 0
+    back = model.returned[pop.household] & model.labour
+    assert not np.isin(pop.option[back], [1, 2, 3, 5, 7]).any()
+    living = pop.relocated & ~model.returned
     assert model.indicators["labour_force"] == int((model.labour & living[pop.household]).sum())
 
 

@@ -1,0 +1,58 @@
+"""The transition period (过渡期): the old house stands for `years` after moving in.
+
+While it stands, households can farm from it and going back is cheap (docs/MODEL.md 7.2,
+7.8); afterwards it is demolished and the homestead reclaimed. The rules allow one year
+after moving in, at most three (004); 003 proposes longer. Its cost, per relocated
+household and month of transition: upkeep and safety checks of the empty houses, and the
+delay to reclaiming the homestead, whose land-quota revenue (城乡建设用地增减挂钩) comes
+later (interest on it forgone). Values and sources: docs/MODEL.md 7.9.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from .base import FollowUpPolicy, MonthView, NonNegative, PolicyParams, Share
+
+
+class Params(PolicyParams):
+    """Length of the transition and its cost."""
+
+    enabled: bool = True  # part of the relocation rules, not an optional programme
+    years: Annotated[int, Field(ge=0, le=3)] = 1
+    upkeep_yuan_household_month: NonNegative = 20.0
+    homestead_value_yuan_household: NonNegative = 50_000.0
+    interest_rate_year: Share = 0.045
+
+
+class TransitionPeriod(FollowUpPolicy):
+    """Old houses demolished `years` after moving in."""
+
+    NAME = "transition_period"
+    LABEL = ("transition period", "过渡期")
+    Params = Params
+    COST_LINES = ("upkeep", "delayed_reclamation")
+
+    def __init__(self, params: Params, scenario, model, rng) -> None:
+        super().__init__(params, scenario, model, rng)
+        self.relocated = model.pop.relocated.copy()
+
+    def demolition_month(self) -> int:
+        """Months after moving in at which old houses are demolished (0: at once)."""
+        return 12 * self.params.years
+
+    def demolished(self, view: MonthView) -> np.ndarray:
+        return np.full(view.pop.n_households, view.month > self.demolition_month()) & self.relocated
+
+    def costs(self, view: MonthView) -> dict[str, float]:
+        if view.month > self.demolition_month():
+            return {}
+        p = self.params
+        houses = float(self.relocated.sum())
+        return {
+            "upkeep": houses * p.upkeep_yuan_household_month,
+            "delayed_reclamation": houses * p.homestead_value_yuan_household * p.interest_rate_year / 12.0,
+        }

@@ -1,0 +1,1 @@
+"""One test module per policy unit (simulation/policies/<name>.py)."""

@@ -210,23 +210,38 @@ def test_cost_effectiveness_gives_ratios_with_intervals_from_the_paired_replicat
                 "households_in_poverty": poor[r],
             }
         )
-        rows.append(
-            {
-                "scenario": "p",
-                "replicate": r,
-                "policy_cost_total": 1e6 + 2e5 + rng.normal(0, 1e4),
-                "employed": employed[r] + 40 + rng.normal(0, 4),
-                "households_in_poverty": poor[r] - rng.normal(0, 4),  # no real change
-            }
-        )
-    row = cost_effectiveness(pd.DataFrame(rows), "base").iloc[0]
-    assert row.cost_per_extra_employed_yuan_status == "estimated"
-    assert row.cost_per_extra_employed_yuan_ci_low < 5000 < row.cost_per_extra_employed_yuan_ci_high
-    assert row.cost_per_extra_employed_yuan == pytest.approx(row.extra_cost_yuan / row.extra_employed)
-    assert row.extra_employed_ci_low > 0
-    assert row.extra_households_above_poverty_line_ci_low < 0 < row.extra_households_above_poverty_line_ci_high
-    assert row.cost_per_household_above_poverty_line_yuan_status == NOT_ESTIMABLE
-    assert np.isnan(row.cost_per_household_above_poverty_line_yuan)
+        for label, fewer_poor in (("p", 20.0), ("q", 0.0)):  # p lifts 20 households above the line, q none
+            rows.append(
+                {
+                    "scenario": label,
+                    "replicate": r,
+                    "policy_cost_total": 1e6 + 2e5 + rng.normal(0, 1e4),
+                    "employed": employed[r] + 40 + rng.normal(0, 4),
+                    "households_in_poverty": poor[r] - fewer_poor + rng.normal(0, 4),
+                }
+            )
+    costs = cost_effectiveness(pd.DataFrame(rows), "base", adjust="none").set_index("scenario")
+    p, q = costs.loc["p"], costs.loc["q"]
+    assert p.cost_per_extra_employed_yuan_status == "estimated" and p.level == 0.95
+    assert p.cost_per_extra_employed_yuan_ci_low < 5000 < p.cost_per_extra_employed_yuan_ci_high
+    assert p.cost_per_extra_employed_yuan == pytest.approx(p.extra_cost_yuan / p.extra_employed)
+    assert p.extra_employed_ci_low > 0
+    # fewer households in poverty is the gain: about 2e5 / 20 = 10,000 yuan per household
+    assert p.extra_households_above_poverty_line == pytest.approx(20, abs=3)
+    assert p.cost_per_household_above_poverty_line_yuan_status == "estimated"
+    assert (
+        p.cost_per_household_above_poverty_line_yuan_ci_low
+        < 10_000
+        < p.cost_per_household_above_poverty_line_yuan_ci_high
+    )
+    assert q.extra_households_above_poverty_line_ci_low < 0 < q.extra_households_above_poverty_line_ci_high
+    assert q.cost_per_household_above_poverty_line_yuan_status == NOT_ESTIMABLE
+    assert np.isnan(q.cost_per_household_above_poverty_line_yuan)
+    # two scenarios, with adjustment: four ratios, each at 1 - 0.05 / 4, and wider for it
+    adjusted = cost_effectiveness(pd.DataFrame(rows), "base").set_index("scenario").loc["p"]
+    assert adjusted.level == pytest.approx(1 - 0.05 / 4) and adjusted.adjustment == "holm"
+    assert adjusted.cost_per_extra_employed_yuan_ci_low < p.cost_per_extra_employed_yuan_ci_low
+    assert adjusted.cost_per_extra_employed_yuan_ci_high > p.cost_per_extra_employed_yuan_ci_high
 
 
 # --- how many replicates --------------------------------------------------------------

@@ -133,12 +133,53 @@ def run(
 DEFAULT_COMPARISON = ("scenarios/baseline.toml", "scenarios/combined.toml")
 
 
+def parse_replicates(value: str) -> int | None:
+    """`--replicates`: a whole number >= 1, or `auto` (None)."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        fail(f"--replicates {value!r}: expected a whole number >= 1, or auto.")
+    return number
+
+
+def parse_indicator_values(items: list[str] | None, option: str, allowed: tuple[str, ...]) -> dict[str, float]:
+    """`--margin` / `--target` INDICATOR=VALUE pairs: a compared indicator and a positive number."""
+    import math
+
+    values: dict[str, float] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            fail(f"{option} {item!r}: expected INDICATOR=VALUE, e.g. {option} poverty_rate=0.005.")
+        if name not in allowed:
+            fail(f"{option} {item!r}: {name!r} is not a compared indicator; choose from {', '.join(allowed)}.")
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            fail(f"{option} {item!r}: the value must be a positive number, in the indicator's own units.")
+        values[name] = number
+    return values
+
+
 @app.command()
 def compare(
     scenario_files: Annotated[
         list[Path] | None, typer.Argument(help="BASE.toml OTHER.toml [MORE.toml ...] (default: baseline vs combined).")
     ] = None,
-    replicates: Annotated[int, typer.Option(min=1, help="Runs per scenario (replicate i uses seed+i in all).")] = 20,
+    replicates: Annotated[
+        str,
+        typer.Option(
+            help="Runs per scenario (replicate i uses seed+i in all), or `auto`: batches of --batch replicates until "
+            "every key indicator's difference interval is narrower than its target (--target), at most --max-replicates."
+        ),
+    ] = "20",
     years: Annotated[int | None, typer.Option(min=1, help="Years to simulate (default: each scenario's).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
     community: Annotated[str | None, typer.Option(help="Apply a community profile to every scenario.")] = None,
@@ -154,17 +195,63 @@ def compare(
             help="Allow a --set or --community that makes the compared scenarios equal where their files differ.",
         ),
     ] = False,
+    adjust: Annotated[
+        str,
+        typer.Option(
+            help="Multiplicity adjustment of the differences (every other scenario x key indicator): holm (intervals "
+            "Bonferroni-simultaneous), bh (Benjamini-Hochberg; FCR-adjusted intervals), none, or auto = holm when more "
+            "than one scenario is compared with the base."
+        ),
+    ] = "auto",
+    margin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Equivalence margin INDICATOR=VALUE in the indicator's units (repeatable; defaults from the "
+            "indicator table, e.g. poverty_rate=0.005)."
+        ),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --replicates auto: the width INDICATOR=WIDTH its difference interval must get below "
+            "(repeatable; default: the indicator's margin)."
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="With --replicates auto: replicates added per batch.")] = 10,
+    max_replicates: Annotated[
+        int, typer.Option(min=2, help="With --replicates auto: stop at this many replicates.")
+    ] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON.")] = False,
 ) -> None:
-    """Compare scenarios over replicates: table with 95% CIs, paired differences, costs, report."""
-    from analysis.compare import KEY_INDICATORS, comparison_json, run_experiment, unique_labels
+    """Compare scenarios over replicates: table with CIs, paired differences adjusted for
+    multiplicity, equivalence, costs with intervals, report."""
+    import warnings
+
+    from analysis.compare import KEY_INDICATORS, comparison_json, run_experiment, run_until_precise, unique_labels
     from analysis.executors import default_workers
-    from analysis.report import comparison_rows, cost_rows, make_report
+    from analysis.inference import ADJUSTMENTS, METHOD_NAMES, FewReplicatesWarning, resolve_adjust
+    from analysis.report import (
+        adjustment_caption,
+        adjustment_note,
+        comparison_rows,
+        cost_note,
+        cost_rows,
+        equivalence_note,
+        make_report,
+    )
 
     root = Path(__file__).resolve().parent
     files = list(scenario_files) if scenario_files else [root / f for f in DEFAULT_COMPARISON]
     if len(files) < 2:
         fail("compare needs a base scenario and at least one other (or no arguments for baseline vs combined).")
+    fixed = parse_replicates(replicates)
+    if adjust not in ADJUSTMENTS:
+        fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
+    margins = {**INDICATORS.margins(), **parse_indicator_values(margin, "--margin", KEY_INDICATORS)}
+    targets = {k: v for k, v in margins.items() if k in KEY_INDICATORS}
+    targets.update(parse_indicator_values(target, "--target", KEY_INDICATORS))
+    if fixed is None and not targets:
+        fail("--replicates auto needs a precision target: give one with --target INDICATOR=WIDTH.")
     specs = [load_with_flags(f, set_, community, years=years) for f in files]
     if not allow_erasing:
         erased = erased_differences(files, parse_set(set_ or []), community)
@@ -175,7 +262,14 @@ def compare(
     scenarios = dict(zip(labels, specs, strict=True))
     workers = workers or default_workers()
     out_dir = out if out is not None else Path("results") / ("compare-" + "-vs-".join(labels))
-    total = len(specs) * replicates
+    method = resolve_adjust(adjust, len(labels) - 1)
+    if fixed is not None and fixed < 2:
+        err_console.print(
+            f"[bold yellow]warning:[/] {fixed} replicate per scenario: no confidence interval, test or equivalence "
+            "verdict can be given (shown as -); use --replicates 2 or more, or auto.",
+            highlight=False,
+        )
+    total = len(specs) * (fixed or max_replicates)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -185,54 +279,80 @@ def compare(
         console=err_console,
         disable=as_json and not err_console.is_terminal,
     ) as progress:
-        bar = progress.add_task(f"{total} runs on {workers} process(es)", total=total)
-        experiment = run_experiment(
-            scenarios, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(bar)
-        )
+        what = f"{total} runs" if fixed else f"up to {total} runs (auto, batches of {batch})"
+        bar = progress.add_task(f"{what} on {workers} process(es)", total=total)
+        run = {"seed": seed, "workers": workers, "on_done": lambda _: progress.advance(bar)}
+        if fixed is None:
+            experiment, precision = run_until_precise(
+                scenarios, targets, batch=batch, maximum=max_replicates, adjust=adjust, margins=margins, **run
+            )
+        else:
+            experiment, precision = run_experiment(scenarios, replicates=fixed, **run), None
+    n = experiment.replicates
     settings = {
         "scenarios": ", ".join(str(f) for f in files),
-        "replicates": str(replicates),
-        "seeds": f"{seed}..{seed + replicates - 1} (common random numbers)",
+        "replicates": str(n) if precision is None else f"auto: {precision.describe()}",
+        "seeds": f"{seed}..{seed + n - 1} (common random numbers)",
         "years": str(specs[0].simulation.years if years is None else years),
         "community": community or ", ".join(sorted({s.community.id for s in specs})),
         "overrides": " ".join(overrides) or "none",
+        "multiple comparisons": METHOD_NAMES[method] + ("" if adjust != "auto" else " (auto)"),
+        "equivalence margins": ", ".join(f"{k} = {v:g}" for k, v in margins.items() if k in KEY_INDICATORS),
     }
+    if precision is not None:
+        settings["precision targets (interval width)"] = ", ".join(f"{k} = {v:g}" for k, v in targets.items())
     try:
-        made = make_report(experiment, labels[0], out_dir, settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewReplicatesWarning)  # said once above, in words
+            made = make_report(experiment, labels[0], out_dir, settings, adjust, margins, precision)
     except OSError as exc:
         fail(f"--out {out_dir}: cannot write the report ({exc.strerror}); the runs finished but nothing was saved.")
     table = made["table"]
+    if precision is not None:
+        err_console.print(precision.describe(), highlight=False)
     if as_json:
-        sys.stdout.write(json.dumps(comparison_json(table), allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(comparison_json(table, made["costs"]), allow_nan=False) + "\n")
         return
     rows = comparison_rows(table, labels[0])
+    base_rows = rows[rows["scenario"] == labels[0]].set_index("indicator")
     for label in labels[1:]:
         shown = Table(
-            title=f"{label} vs {labels[0]}: final month, mean [95% CI] over {replicates} replicates",
+            title=f"{label} vs {labels[0]}: final month, mean [95% CI] over {n} replicates",
+            caption=adjustment_caption(table, labels[0]),
+            caption_justify="left",
             header_style="bold",
         )
-        for column in ("indicator", labels[0], label, "difference [95% CI]"):
-            shown.add_column(column, justify="left" if column == "indicator" else "right")
-        base_rows = rows[rows["scenario"] == labels[0]].set_index("indicator")
-        for row in rows[rows["scenario"] == label].itertuples(index=False):
-            if row.indicator not in KEY_INDICATORS:
+        for column in ("indicator", labels[0], label, "difference [CI as stated]", "CI level", "margin", "equivalence"):
+            shown.add_column(column, justify="left" if column in ("indicator", "equivalence") else "right")
+        for row in rows[rows["scenario"] == label].to_dict("records"):
+            if row["indicator"] not in KEY_INDICATORS:
                 continue
-            b = base_rows.loc[row.indicator]
+            b = base_rows.loc[row["indicator"]]
             shown.add_row(
-                row.indicator,
+                row["indicator"],
                 f"{b['mean']} {b['95% CI']}",
-                f"{row.mean} {row._3}",
-                f"{row._4} {row._5}",
+                f"{row['mean']} {row['95% CI']}",
+                f"{row[f'diff vs {labels[0]}']} {row['diff CI as stated']}",
+                row["CI level"],
+                row["margin"],
+                row["equivalence"],
             )
         console.print(shown)
     costs = cost_rows(made["costs"])
-    cost_table = Table(title=f"Cost-effectiveness relative to {labels[0]}", header_style="bold")
+    cost_table = Table(
+        title=f"Cost-effectiveness relative to {labels[0]}",
+        caption=cost_note(made["costs"]),
+        caption_justify="left",
+        header_style="bold",
+    )
     for column in costs.columns:
         cost_table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in costs.itertuples(index=False):
         cost_table.add_row(*map(str, row))
     console.print(cost_table)
-    console.print("* the difference's 95% CI excludes 0")
+    for note in (adjustment_note(table, labels[0]), equivalence_note(table, labels[0])):
+        if note:
+            console.print(note, highlight=False)
     console.print(f"Report: {made['report']}   Tidy data: {made['runs']}")
 
 

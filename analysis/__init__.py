@@ -7,7 +7,9 @@ Notebook use:
 
     exp = run_experiment({"baseline": load_scenario("scenarios/baseline.toml"),
                           "combined": load_scenario("scenarios/combined.toml")}, replicates=10, workers=2)
-    table = compare(exp.finals, base="baseline")
+    table = compare(exp.finals, base="baseline")        # paired differences, Holm when > 1 scenario, equivalence
+    costs = cost_effectiveness(exp.finals, base="baseline")  # ratios with Fieller intervals
+    difference_figure(table, "baseline")                # forest plot of the stated intervals
     timeseries_figure(exp.tidy, exp.labels)
     make_report(exp, "baseline", "results/my-comparison", settings={})
 """
@@ -21,9 +23,10 @@ from .compare import (
     mean_ci,
     parameter_differences,
     run_experiment,
+    run_until_precise,
     summarise,
 )
-from .plots import network_figure, structure_figure, timeseries_figure
+from .plots import difference_figure, network_figure, structure_figure, timeseries_figure
 from .report import make_report
 from .runner import RunResult, json_safe, run_id, run_scenario
 
@@ -34,6 +37,7 @@ __all__ = [
     "compare",
     "comparison_json",
     "cost_effectiveness",
+    "difference_figure",
     "json_safe",
     "make_report",
     "mean_ci",
@@ -42,6 +46,7 @@ __all__ = [
     "run_experiment",
     "run_id",
     "run_scenario",
+    "run_until_precise",
     "structure_figure",
     "summarise",
     "timeseries_figure",

@@ -10,18 +10,30 @@ Usable from a notebook:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from scenarios.schema import Scenario
 from simulation.indicators import INDICATORS, flatten
 
 from .executors import RunOutput, RunTask, run_tasks
+from .inference import (
+    ALPHA,
+    FewReplicatesWarning,
+    Precision,
+    TSummary,
+    adjust_family,
+    equivalence_pvalues,
+    equivalence_verdict,
+    fieller_ratio,
+    replicate_until_precise,
+    resolve_adjust,
+)
 
 KEY_INDICATORS = INDICATORS.key()  # declared in simulation.indicators
 ID_COLUMNS = ("scenario", "replicate", "seed", "run_id")
@@ -83,8 +95,14 @@ def run_experiment(
     common_random_numbers: bool = True,
     on_done: Callable[[RunOutput], None] | None = None,
     networks: bool = True,
+    first_replicate: int = 0,
 ) -> Experiment:
-    """Run every scenario `replicates` times and collect the monthly indicators."""
+    """Run every scenario `replicates` times and collect the monthly indicators.
+
+    Replicates are numbered from `first_replicate` (replicate i has seed `seed + i`), so a
+    later call with `first_replicate` = the replicates already run extends an experiment
+    with the runs a single larger call would have made (see `extend`).
+    """
     tasks = [
         RunTask(
             label=label,
@@ -95,7 +113,7 @@ def run_experiment(
             keep_network=networks and r == 0,
         )
         for k, (label, scenario) in enumerate(scenarios.items())
-        for r in range(replicates)
+        for r in range(first_replicate, first_replicate + replicates)
     ]
     outputs = run_tasks(tasks, workers=workers, on_done=on_done)
     frames = []
@@ -111,95 +129,281 @@ def run_experiment(
     return Experiment(dict(scenarios), replicates, seed, common_random_numbers, tidy, nets)
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided t confidence interval; the interval is the mean itself for one value."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return (float("nan"),) * 3
-    mean = float(values.mean())
-    if values.size < 2:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    return mean, mean - half, mean + half
+def extend(experiment: Experiment, more: Experiment) -> Experiment:
+    """`experiment` followed by the further replicates of `more` (same scenarios and seed),
+    rows ordered scenario by scenario, then by replicate, as one call would give them."""
+    if list(more.scenarios) != list(experiment.scenarios) or more.seed != experiment.seed:
+        raise ValueError("can only extend an experiment by more replicates of the same scenarios and seed")
+    order = {label: k for k, label in enumerate(experiment.scenarios)}
+    tidy = pd.concat([experiment.tidy, more.tidy], ignore_index=True)
+    tidy = tidy.sort_values(
+        ["scenario", "replicate", "month"], key=lambda c: c.map(order) if c.name == "scenario" else c, kind="stable"
+    ).reset_index(drop=True)
+    networks = {**more.networks, **experiment.networks}
+    return Experiment(
+        experiment.scenarios,
+        experiment.replicates + more.replicates,
+        experiment.seed,
+        experiment.common_random_numbers,
+        tidy,
+        networks,
+    )
+
+
+def run_until_precise(
+    scenarios: dict[str, Scenario],
+    targets: dict[str, float],
+    batch: int = 10,
+    maximum: int = 100,
+    adjust: str = "auto",
+    margins: dict[str, float] | None = None,
+    indicators: tuple[str, ...] = KEY_INDICATORS,
+    **run: Any,
+) -> tuple[Experiment, Precision]:
+    """`run_experiment` in batches of `batch` replicates until every compared scenario's
+    difference interval of each indicator in `targets` is narrower than its target, or
+    `maximum` replicates; the first scenario is the base. The intervals judged are those
+    `compare(..., indicators, adjust, margins)` states (adjusted over the same family).
+    `run` goes to `run_experiment` (seed, workers, months, on_done, ...)."""
+    base = next(iter(scenarios))
+    runs: list[Experiment] = []
+
+    def run_batch(first: int, count: int) -> pd.DataFrame:
+        runs.append(run_experiment(scenarios, replicates=count, first_replicate=first, **run))
+        return runs[-1].finals
+
+    def evaluate(finals: pd.DataFrame) -> pd.DataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewReplicatesWarning)
+            return compare(finals, base, indicators, adjust=adjust, margins=margins)
+
+    _, precision = replicate_until_precise(run_batch, evaluate, base, targets, batch, maximum)
+    experiment = runs[0]
+    for more in runs[1:]:
+        experiment = extend(experiment, more)
+    return experiment, precision
+
+
+def mean_ci(values: np.ndarray, level: float = 1 - ALPHA) -> tuple[float, float, float]:
+    """Mean and two-sided t confidence interval; no interval (NaN, NaN) with fewer than
+    two values: one replicate says nothing about the spread."""
+    summary = TSummary.of(values)
+    return (summary.mean, *summary.interval(level))
 
 
 def summarise(finals: pd.DataFrame, indicators: tuple[str, ...] = KEY_INDICATORS) -> pd.DataFrame:
-    """Mean and 95 % CI across replicates, per scenario and indicator."""
+    """Replicates, mean and 95 % CI across replicates, per scenario and indicator."""
     rows = []
     for label, group in finals.groupby("scenario", sort=False):
         for key in indicators:
             if key in group:
-                mean, lo, hi = mean_ci(group[key].to_numpy())
-                rows.append({"scenario": label, "indicator": key, "mean": mean, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
+                summary = TSummary.of(group[key].to_numpy())
+                lo, hi = summary.interval()
+                rows.append(
+                    {
+                        "scenario": label,
+                        "indicator": key,
+                        "n": summary.n,
+                        "mean": summary.mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["scenario", "indicator", "n", "mean", "ci_low", "ci_high"])
 
 
-def compare(finals: pd.DataFrame, base: str, indicators: tuple[str, ...] = KEY_INDICATORS) -> pd.DataFrame:
-    """Summary plus the difference from `base`, paired by replicate, with its own 95 % CI."""
+def default_margins() -> dict[str, float]:
+    """Equivalence margins declared in the indicator table."""
+    return INDICATORS.margins()
+
+
+def _paired(finals: pd.DataFrame, base: str, label: str, key: str) -> pd.Series:
+    """`label` minus `base` for one indicator, replicate by replicate."""
+    base_rows = finals[finals["scenario"] == base].set_index("replicate")[key]
+    other = finals[finals["scenario"] == label].set_index("replicate")[key]
+    return other - base_rows.reindex(other.index)
+
+
+def _columns(pairs: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """(low, high) pairs as two columns (also when there are none)."""
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _warn_if_few(n: int, what: str) -> None:
+    if n < 2:
+        warnings.warn(
+            f"{what} rests on {n} replicate(s): no interval, no test, no equivalence (at least 2 are needed)",
+            FewReplicatesWarning,
+            stacklevel=3,
+        )
+
+
+def compare(
+    finals: pd.DataFrame,
+    base: str,
+    indicators: tuple[str, ...] = KEY_INDICATORS,
+    adjust: str = "auto",
+    margins: dict[str, float] | None = None,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Summary plus the difference from `base`, paired by replicate, with its intervals,
+    tests and equivalence verdicts.
+
+    Columns, besides `summarise`'s: diff and diff_ci_low/high (the unadjusted 95 % t
+    interval of the paired differences); diff_p (paired t test of no difference);
+    diff_p_adjusted, significant, diff_level and diff_adj_low/high (the test and interval
+    after adjusting the family of every scenario other than the base x every indicator by
+    `adjust`: "none", "holm", "bh", or "auto" = holm when more than one scenario is compared
+    with the base); adjustment and family (the method and the family's size); margin,
+    better and equivalence (two one-sided tests against the margin, adjusted the same way,
+    for the indicators with a margin: the indicator table's, or `margins`).
+    """
+    labels = list(dict.fromkeys(finals["scenario"]))
+    method = resolve_adjust(adjust, len(labels) - 1)
+    margins = {**default_margins(), **(margins or {})}
     table = summarise(finals, indicators)
-    base_rows = finals[finals["scenario"] == base].set_index("replicate")
-    diffs = []
-    for row in table.itertuples():
-        other = finals[finals["scenario"] == row.scenario].set_index("replicate")
-        paired = other[row.indicator] - base_rows[row.indicator].reindex(other.index)
-        diffs.append(mean_ci(paired.to_numpy()))
-    table["diff"], table["diff_ci_low"], table["diff_ci_high"] = zip(*diffs, strict=True) if diffs else ([], [], [])
+    wide = {k: finals.set_index(["replicate", "scenario"])[k].unstack("scenario") for k in table["indicator"].unique()}
+    paired = [
+        TSummary.of(wide[k][label] - wide[k][base])
+        for label, k in zip(table["scenario"], table["indicator"], strict=True)
+    ]
+    other = (table["scenario"] != base).to_numpy()
+    _warn_if_few(min((p.n for p in paired), default=2), "the comparison")
+    table["diff"] = [p.mean for p in paired]
+    table["diff_ci_low"], table["diff_ci_high"] = _columns([p.interval() for p in paired])
+    pvalues = np.array([p.pvalue() if o else np.nan for p, o in zip(paired, other, strict=True)])
+    family = adjust_family(pvalues, method, alpha)
+    table["diff_p"], table["diff_p_adjusted"], table["significant"] = pvalues, family.p_adjusted, family.reject
+    table["diff_level"] = np.where(other, family.level, 1 - alpha)
+    adjusted = [p.interval(level) for p, level in zip(paired, table["diff_level"], strict=True)]
+    table["diff_adj_low"], table["diff_adj_high"] = _columns(adjusted)
+    table["adjustment"], table["family"] = method, family.family
+    table["margin"] = [margins.get(k, np.nan) if o else np.nan for k, o in zip(table["indicator"], other, strict=True)]
+    table["better"] = [INDICATORS[k].better if k in INDICATORS else None for k in table["indicator"]]
+    table["equivalence"] = _equivalence(table, paired, other, method, alpha)
     return table
 
 
-def cost_effectiveness(finals: pd.DataFrame, base: str) -> pd.DataFrame:
+def _equivalence(table: pd.DataFrame, paired: list[TSummary], other: np.ndarray, method: str, alpha: float) -> list:
+    """Equivalence verdict per row (None where there is no margin or for the base): the
+    three one-sided p-value families of `equivalence_pvalues`, each adjusted by `method`."""
+    tested = other & np.isfinite(table["margin"].to_numpy(dtype=float))
+    p = {k: np.full(len(table), np.nan) for k in ("tost", "no_harm", "harm")}
+    for i in np.flatnonzero(tested):
+        for k, v in equivalence_pvalues(paired[i], table["margin"].iat[i], table["better"].iat[i]).items():
+            p[k][i] = v
+    decided = {k: adjust_family(v, method, alpha).reject for k, v in p.items()}
+    return [
+        equivalence_verdict(decided["tost"][i], decided["no_harm"][i], decided["harm"][i], table["better"].iat[i])
+        if tested[i]
+        else None
+        for i in range(len(table))
+    ]
+
+
+COST = "policy_cost_total"
+GAINS = {
+    # ratio name -> (gain column, sign: +1 when more is a gain, -1 when less is a gain)
+    "cost_per_extra_employed_yuan": ("employed", 1),
+    "cost_per_household_above_poverty_line_yuan": ("households_in_poverty", -1),
+}
+GAIN_NAMES = {"employed": "extra_employed", "households_in_poverty": "extra_households_above_poverty_line"}
+
+
+def cost_effectiveness(finals: pd.DataFrame, base: str, adjust: str = "auto", alpha: float = ALPHA) -> pd.DataFrame:
     """Extra policy cost relative to `base` per extra person employed and per extra
-    household above the poverty line (means of paired differences; NaN without a gain)."""
+    household above the poverty line, with Fieller intervals from the paired replicates.
+
+    A ratio is "not estimable" where its gain's interval contains 0 and "no gain" where
+    the interval lies below 0 (estimate and interval NaN in both cases). The ratios of all
+    scenarios form one family: with any adjustment (`auto` adjusts when more than one
+    scenario is compared) each of the 2k intervals is at 1 - alpha/2k (Bonferroni), and so
+    is the gain interval that decides whether the ratio is estimable.
+    """
+    labels = [label for label in dict.fromkeys(finals["scenario"]) if label != base]
+    method = resolve_adjust(adjust, len(labels))
+    family = len(GAINS) * len(labels)
+    level = 1 - alpha / family if method != "none" and family else 1 - alpha
     rows = []
-    base_rows = finals[finals["scenario"] == base].set_index("replicate")
-    for label, group in finals.groupby("scenario", sort=False):
-        if label == base:
-            continue
-        other = group.set_index("replicate")
-        d_cost = mean_ci((other["policy_cost_total"] - base_rows["policy_cost_total"]).to_numpy())
-        d_emp = mean_ci((other["employed"] - base_rows["employed"]).to_numpy())
-        d_out_of_poverty = mean_ci((base_rows["households_in_poverty"] - other["households_in_poverty"]).to_numpy())
-        rows.append(
-            {
-                "scenario": label,
-                "extra_cost_yuan": d_cost[0],
-                "extra_employed": d_emp[0],
-                "extra_employed_ci_low": d_emp[1],
-                "extra_employed_ci_high": d_emp[2],
-                "cost_per_extra_employed_yuan": d_cost[0] / d_emp[0] if d_emp[0] > 0 else float("nan"),
-                "extra_households_above_poverty_line": d_out_of_poverty[0],
-                "extra_households_ci_low": d_out_of_poverty[1],
-                "extra_households_ci_high": d_out_of_poverty[2],
-                "cost_per_household_above_poverty_line_yuan": (
-                    d_cost[0] / d_out_of_poverty[0] if d_out_of_poverty[0] > 0 else float("nan")
-                ),
-            }
-        )
+    for label in labels:
+        cost = _paired(finals, base, label, COST)
+        _warn_if_few(TSummary.of(cost).n, f"the cost-effectiveness of {label}")
+        extra_cost = TSummary.of(cost)
+        row: dict[str, object] = {"scenario": label, "extra_cost_yuan": extra_cost.mean}
+        row["extra_cost_ci_low"], row["extra_cost_ci_high"] = extra_cost.interval(level)
+        for ratio_name, (column, sign) in GAINS.items():
+            gain = sign * _paired(finals, base, label, column)
+            ratio = fieller_ratio(cost.to_numpy(), gain.to_numpy(), level)
+            name = GAIN_NAMES[column]
+            row[name] = ratio.gain.mean
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ratio.gain.interval(level)
+            row[ratio_name], row[f"{ratio_name}_ci_low"], row[f"{ratio_name}_ci_high"] = (
+                ratio.estimate,
+                ratio.low,
+                ratio.high,
+            )
+            row[f"{ratio_name}_status"] = ratio.status
+        row["level"], row["adjustment"], row["family"] = level, method, family
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def comparison_json(table: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
-    """scenario -> indicator -> mean, ci_low, ci_high, diff, diff_ci_low, diff_ci_high."""
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    fields = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
-    for row in table.itertuples():
-        values = {f: getattr(row, f) for f in fields}
-        out.setdefault(row.scenario, {})[row.indicator] = {
-            k: (float(v) if np.isfinite(v) else None) for k, v in values.items()
-        }
+def _num(value: object) -> float | None:
+    value = float(value)  # type: ignore[arg-type]
+    return value if np.isfinite(value) else None
+
+
+def comparison_json(
+    table: pd.DataFrame, costs: pd.DataFrame | None = None
+) -> dict[str, dict[str, dict[str, float | str | bool | None]]]:
+    """scenario -> indicator -> mean, ci_low, ci_high, diff, diff_ci_low, diff_ci_high (the
+    unadjusted 95 % intervals; null where there is none), and, where the table has them,
+    n, diff_p, diff_p_adjusted, significant, diff_level, diff_adj_low, diff_adj_high,
+    adjustment, family, margin, equivalence. With `costs`, each compared scenario also has
+    cost_per_extra_employed_yuan and cost_per_household_above_poverty_line_yuan ->
+    estimate, ci_low, ci_high, level, status."""
+    out: dict[str, dict[str, dict[str, float | str | bool | None]]] = {}
+    numbers = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
+    more_numbers = ("diff_p", "diff_p_adjusted", "diff_level", "diff_adj_low", "diff_adj_high", "margin")
+    for row in table.to_dict("records"):
+        entry: dict[str, float | str | bool | None] = {k: _num(row[k]) for k in numbers}
+        if "n" in row:
+            entry["n"] = int(row["n"])
+        entry.update({k: _num(row[k]) for k in more_numbers if k in row})
+        if "significant" in row:
+            entry["significant"] = bool(row["significant"])
+        for key in ("adjustment", "equivalence"):
+            if key in row:
+                entry[key] = row[key] if isinstance(row[key], str) else None
+        if "family" in row:
+            entry["family"] = int(row["family"])
+        out.setdefault(row["scenario"], {})[row["indicator"]] = entry
+    for row in [] if costs is None else costs.to_dict("records"):
+        for ratio in GAINS:
+            out.setdefault(row["scenario"], {})[ratio] = {
+                "estimate": _num(row[ratio]),
+                "ci_low": _num(row[f"{ratio}_ci_low"]),
+                "ci_high": _num(row[f"{ratio}_ci_high"]),
+                "level": _num(row["level"]),
+                "status": row[f"{ratio}_status"],
+            }
     return out
 
 
+NONE = "(none)"  # a parameter a scenario does not set
+
+
 def parameter_differences(scenarios: dict[str, Scenario]) -> pd.DataFrame:
-    """Every parameter whose value is not the same in all scenarios (one row per key)."""
+    """Every parameter whose value is not the same in all scenarios (one row per key);
+    a value a scenario does not set (None) is shown as "(none)"."""
     flat = {label: flatten(s.model_dump(mode="json")) for label, s in scenarios.items()}
     keys = sorted(set().union(*flat.values()))
     rows = []
     for key in keys:
         values = [flat[label].get(key) for label in scenarios]
         if any(v != values[0] for v in values[1:]):
-            rows.append({"parameter": key, **dict(zip(scenarios, values, strict=True))})
+            shown = [NONE if v is None else v for v in values]  # e.g. `extends` of a base that extends nothing
+            rows.append({"parameter": key, **dict(zip(scenarios, shown, strict=True))})
     return pd.DataFrame(rows, columns=["parameter", *scenarios])
 
 
@@ -213,6 +417,8 @@ def format_value(indicator: str, value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
-def format_interval(indicator: str, low: float, high: float) -> str:
-    """'[low, high]' with the indicator's format."""
+def format_interval(indicator: str, low: float | None, high: float | None) -> str:
+    """'[low, high]' with the indicator's format; a dash where there is no interval."""
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return "-"
     return f"[{format_value(indicator, low)}, {format_value(indicator, high)}]"

@@ -1,17 +1,22 @@
 """Figures of an experiment: time series with uncertainty bands, the final employment
-structure, and a network picture per scenario. Each function returns a matplotlib Figure."""
+structure, a network picture per scenario, and the paired differences with the intervals
+the comparison table states. Each function returns a matplotlib Figure.
+
+Figures are made with `matplotlib.figure.Figure` directly, not through pyplot, so
+importing or using this module never changes the backend a notebook user has chosen, and
+nothing needs closing: a figure is freed when it is no longer referenced. In a notebook,
+a returned Figure is shown inline like any other.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no screen needed
-
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from scipy import stats
 
 from simulation.indicators import INDICATORS
@@ -52,13 +57,14 @@ def _band(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, mean - half, mean + half
 
 
-def timeseries_figure(tidy: pd.DataFrame, labels: list[str]) -> plt.Figure:
+def timeseries_figure(tidy: pd.DataFrame, labels: list[str]) -> Figure:
     """One panel per indicator: each scenario's mean over replicates with its 95 % band."""
     panels = [(k, t) for k, t in time_series_panels() if k in tidy.columns]
     ncols = 3
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 3.0 * nrows), sharex=True, squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(13, 3.0 * nrows))
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (key, title) in zip(axes.flat, panels, strict=False):
         for i, label in enumerate(labels):
             wide = tidy[tidy["scenario"] == label].pivot(index="month", columns="replicate", values=key)
@@ -77,9 +83,10 @@ def timeseries_figure(tidy: pd.DataFrame, labels: list[str]) -> plt.Figure:
     return fig
 
 
-def structure_figure(finals: pd.DataFrame, labels: list[str]) -> plt.Figure:
+def structure_figure(finals: pd.DataFrame, labels: list[str]) -> Figure:
     """Stacked bars of the employment structure in the final month: by sector and by place."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.6 * len(labels) + 2.2))
+    fig = Figure(figsize=(12, 0.6 * len(labels) + 2.2))
+    ax1, ax2 = fig.subplots(1, 2)
     means = finals.groupby("scenario", sort=False).mean(numeric_only=True).reindex(labels)
     y = np.arange(len(labels))
     left = np.zeros(len(labels))
@@ -101,13 +108,14 @@ def structure_figure(finals: pd.DataFrame, labels: list[str]) -> plt.Figure:
     return fig
 
 
-def network_figure(networks: dict[str, dict[str, Any] | None]) -> plt.Figure | None:
+def network_figure(networks: dict[str, dict[str, Any] | None]) -> Figure | None:
     """One panel per scenario: sampled households coloured by their main work, sized by
     income per person, long-standing residents drawn as squares."""
     drawable = {k: v for k, v in networks.items() if v}
     if not drawable:
         return None
-    fig, axes = plt.subplots(1, len(drawable), figsize=(5.5 * len(drawable), 5.5), squeeze=False)
+    fig = Figure(figsize=(5.5 * len(drawable), 5.5))
+    axes = fig.subplots(1, len(drawable), squeeze=False)
     for ax, (label, net) in zip(axes.flat, drawable.items(), strict=True):
         x, y = np.asarray(net["x"]), np.asarray(net["y"])
         for u, v in net["edges"]:
@@ -120,10 +128,46 @@ def network_figure(networks: dict[str, dict[str, Any] | None]) -> plt.Figure | N
             ax.scatter(x[mask], y[mask], s=size[mask], c=np.asarray(colours)[mask], marker=marker, zorder=2, lw=0)
         ax.set_title(f"{label}: {len(x)} tied households of whole buildings, replicate 0", fontsize=10)
         ax.axis("off")
-    handles = [
-        plt.Line2D([], [], marker="o", ls="", color=c, label=n.replace("_", " ")) for n, c in WORK_COLOURS.items()
-    ]
+    handles = [Line2D([], [], marker="o", ls="", color=c, label=n.replace("_", " ")) for n, c in WORK_COLOURS.items()]
     ncol = len(handles) if len(drawable) > 1 else 4
     fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if len(drawable) > 1 else 0.1, 1, 1))
+    return fig
+
+
+def difference_figure(table: pd.DataFrame, base: str) -> Figure | None:
+    """A forest plot of `compare`'s table: one panel per indicator, one row per scenario
+    compared with `base`; the dot is the mean paired difference, the thick bar the interval
+    the table states (adjusted for multiplicity where the table is), the thin dark bar on
+    it the unadjusted 95 % interval, the shaded band the equivalence margin. None without a
+    scenario to compare."""
+    rows = table[table["scenario"] != base]
+    if rows.empty:
+        return None
+    indicators = list(dict.fromkeys(rows["indicator"]))
+    labels = list(dict.fromkeys(rows["scenario"]))
+    ncols = min(3, len(indicators))
+    nrows = int(np.ceil(len(indicators) / ncols))
+    fig = Figure(figsize=(4.4 * ncols, (0.35 * len(labels) + 1.3) * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    y = np.arange(len(labels))
+    for ax, key in zip(axes.flat, indicators, strict=False):
+        part = rows[rows["indicator"] == key].set_index("scenario").reindex(labels)
+        margin = part["margin"].iloc[0] if "margin" in part else np.nan
+        if np.isfinite(margin):
+            ax.axvspan(-margin, margin, color="#31a354", alpha=0.12, lw=0, label="equivalence margin")
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.hlines(y, part["diff_adj_low"], part["diff_adj_high"], color="#6baed6", lw=4.0, gid="stated", zorder=2)
+        ax.hlines(y, part["diff_ci_low"], part["diff_ci_high"], color="#08306b", lw=1.0, gid="unadjusted", zorder=3)
+        ax.plot(part["diff"], y, "o", color="#08306b", ms=4, zorder=4)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        title = INDICATORS[key].label[0] if key in INDICATORS else key
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.flat[len(indicators) :]:
+        ax.axis("off")
+    fig.suptitle(f"Difference from {base} (final month)", fontsize=10)
+    fig.tight_layout()
     return fig

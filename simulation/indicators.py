@@ -45,7 +45,9 @@ class Indicator:
             in the single-run summary) or "detail" (in the data only).
         better: which direction is an improvement, if any (no-harm checks, equivalence).
         margin: default equivalence margin, in the indicator's own units, for the
-            "no worse than" statements of a comparison.
+            "equivalent" / "no worse than" statements of a comparison (`--margin`), and the
+            default precision target of `--replicates auto` (the width its difference
+            interval must get below; `--target`).
         observed: the column of the 2020 survey it is validated against, if any.
         fmt: a format spec; empty means the default of its kind.
     """
@@ -126,6 +128,10 @@ class IndicatorTable:
         """The key indicators, in declaration order."""
         return self.names("key")
 
+    def margins(self) -> dict[str, float]:
+        """Declared equivalence margins, by indicator name."""
+        return {n: float(i.margin) for n, i in self._by_name.items() if i.margin is not None}
+
     def observed(self) -> tuple[str, ...]:
         """Indicators with a survey column to be validated against."""
         return tuple(n for n, i in self._by_name.items() if i.observed)
@@ -161,26 +167,36 @@ SHARE_INDICATORS = (
         margin=0.01,
         observed="employment_rate",
     ),
-    _share("share_agriculture", EMPLOYED, "Farming at the origin", "回原籍务农", "key", observed="share_agriculture"),
-    _share("share_industry", EMPLOYED, "Industry", "工业", "key", observed="share_industry"),
-    _share("share_services", EMPLOYED, "Services", "服务业", "key", observed="share_services"),
+    _share(
+        "share_agriculture",
+        EMPLOYED,
+        "Farming at the origin",
+        "回原籍务农",
+        "key",
+        margin=0.01,
+        observed="share_agriculture",
+    ),
+    _share("share_industry", EMPLOYED, "Industry", "工业", "key", margin=0.01, observed="share_industry"),
+    _share("share_services", EMPLOYED, "Services", "服务业", "key", margin=0.01, observed="share_services"),
     _share(
         "share_part_time",
         EMPLOYED,
         "Part-time farm + non-farm",
         "兼业（务农+务工）",
         "key",
+        margin=0.01,
         observed="share_part_time",
     ),
     _share("share_public_welfare", EMPLOYED, "Public-welfare posts", "公益岗位"),
     _share("share_workshop", EMPLOYED, "Workshop posts", "扶贫车间岗位"),
-    _share("share_local", EMPLOYED, "Working locally", "本地就业", "key", observed="share_local"),
+    _share("share_local", EMPLOYED, "Working locally", "本地就业", "key", margin=0.01, observed="share_local"),
     _share(
         "share_out_of_county",
         EMPLOYED,
         "Working outside the county",
         "县外务工",
         "key",
+        margin=0.01,
         observed="share_out_of_county",
     ),
     _share("share_not_working", LABOUR, "Not working", "未就业"),
@@ -213,6 +229,7 @@ INDICATORS.declare(
         ("Income per person, median", "人均收入（中位数）"),
         "key",
         better="higher",
+        margin=100.0,
     ),
     Indicator(
         "poverty_rate",
@@ -252,6 +269,7 @@ INDICATORS.declare(
         ("Zero-employment households", "零就业家庭"),
         "key",
         better="lower",
+        margin=5.0,
     ),
     Indicator(
         "zero_employment_share",
@@ -318,6 +336,7 @@ INDICATORS.declare(
         ("Households gone back", "返迁户数"),
         "key",
         better="lower",
+        margin=10.0,
     ),
     Indicator("ties", "count", "ties between households (ties submodel)", ("Ties", "社会关系数"), "detail"),
     Indicator(

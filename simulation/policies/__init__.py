@@ -55,6 +55,7 @@ INDICATORS.declare(
         ("Policy cost, cumulative", "政策累计成本"),
         "key",
         better="lower",
+        margin=100_000.0,
     ),
     Indicator(
         "policy_cost_month_total",

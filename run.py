@@ -7,6 +7,7 @@ python run.py run scenarios/baseline.toml --set wages.out_of_county=5200 --out r
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -233,12 +234,21 @@ SchedulerOption = Annotated[
 ]
 
 
-def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler, batch_size):
-    """Load a sweep file and run what is missing from OUT, with a progress bar."""
-    import os
+AddOption = Annotated[
+    bool,
+    typer.Option(
+        "--add-to-existing",
+        help="Add this sweep's design to an OUT that holds another design (same record and indicators), instead of "
+        "refusing; runs the designs share are stored once.",
+    ),
+]
 
+
+def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler, batch_size, add_to_existing=False):
+    """Load a sweep file and run what is missing from OUT, with a progress bar."""
     from analysis.executors import SCHEDULER_ENV, default_workers
-    from analysis.sweep import load_sweep, run_sweep
+    from analysis.folder_lock import FolderLocked
+    from analysis.sweep import StoreError, load_sweep, run_sweep
 
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV)
     if scheduler:
@@ -266,13 +276,25 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
         TimeRemainingColumn(),
         console=err_console,
     ) as progress:
-        bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.tasks))
+        bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.run_ids))
 
         def advance(done: int, total: int) -> None:
             progress.update(bar, completed=done, total=total)
 
         try:
-            counts = run_sweep(sweep_spec, out, workers, executor, scheduler, batch_size, on_progress=advance)
+            counts = run_sweep(
+                sweep_spec,
+                out,
+                workers,
+                executor,
+                scheduler,
+                batch_size,
+                on_progress=advance,
+                add_to_existing=add_to_existing,
+            )
+        except (StoreError, FolderLocked) as exc:
+            progress.stop()
+            fail(str(exc))
         except KeyboardInterrupt:
             progress.stop()
             err_console.print(f"interrupted: finished runs are stored in {out}; run the same command to resume.")
@@ -292,9 +314,10 @@ def sweep(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+    add_to_existing: AddOption = False,
 ) -> None:
     """Run every point x replicate of a sweep (only what OUT does not have yet)."""
-    _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+    _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size, add_to_existing)
 
 
 @app.command()
@@ -305,20 +328,27 @@ def sensitivity(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+    add_to_existing: AddOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the indices as JSON records.")] = False,
 ) -> None:
     """Sobol (S1, ST with 95% CIs) or Morris (mu*, sigma) indices per recorded indicator."""
+    from analysis.folder_lock import FolderLock, FolderLocked
     from analysis.sensitivity import SensitivityError, analyse, sensitivity_figure
     from analysis.sweep import read_results
 
-    sweep_spec = _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+    sweep_spec = _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size, add_to_existing)
     try:
-        table = analyse(sweep_spec, read_results(out))
+        with FolderLock(out):
+            table = analyse(sweep_spec, read_results(out, sweep=sweep_spec))  # this design's runs only
+            table.to_csv(out / "sensitivity.csv", index=False)
+            fig = sensitivity_figure(table, sweep_spec.spec.method)
+            fig.savefig(out / "sensitivity.png", dpi=110)
     except SensitivityError as exc:
         fail(f"{sweep_file}: {exc}")
-    table.to_csv(out / "sensitivity.csv", index=False)
-    fig = sensitivity_figure(table, sweep_spec.spec.method)
-    fig.savefig(out / "sensitivity.png", dpi=110)
+    except FolderLocked as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {out}: cannot write the sensitivity table or figure ({exc.strerror or exc}); the runs are stored.")
     if as_json:
         sys.stdout.write(json.dumps(json_safe(table.to_dict("records")), allow_nan=False) + "\n")
         return

@@ -253,6 +253,8 @@ range = [0.0, 4.0]
     stored = read_results(mixed)
     assert len(set(stored["run_id"])) > len(sobol.run_ids)  # the folder holds another design too
     write_part(stored.head(5).to_dict("records"), mixed)  # and some runs twice
+    foreign = stored[~stored["run_id"].isin(sobol.run_ids)].head(1)
+    write_part([{**foreign.iloc[0].to_dict(), "run_id": "0" * 16, "status": "failed", "error": "not ours"}], mixed)
     pd.testing.assert_frame_equal(analyse(sobol, read_results(mixed, sweep=sobol)), expected)
     pd.testing.assert_frame_equal(analyse(sobol, read_results(mixed)), expected)  # whatever it is handed
     y = point_outputs(sobol, read_results(mixed), "share_out_of_county")
@@ -298,11 +300,13 @@ FULL_DISK = """
 import errno, sys
 import pandas as pd
 real, written = pd.DataFrame.to_parquet, []
-def to_parquet(self, *args, **kwargs):  # the disk fills up after {parts} parts
+def to_parquet(self, path, *args, **kwargs):  # the disk fills up half-way through part {parts} + 1
     if len(written) >= {parts}:
+        with open(path, "wb") as f:
+            f.write(b"PAR1 and no room for the rest")
         raise OSError(errno.ENOSPC, "No space left on device")
     written.append(1)
-    return real(self, *args, **kwargs)
+    return real(self, path, *args, **kwargs)
 pd.DataFrame.to_parquet = to_parquet
 sys.argv = ["run.py", *sys.argv[1:]]
 import runpy

@@ -309,7 +309,7 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
         if executor == "dask"
         else f"{workers} {'local Dask workers' if executor == 'dask-local' else 'processes'}"
     )
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -317,35 +317,42 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
         TextColumn("ETA"),
         TimeRemainingColumn(),
         console=err_console,
-    ) as progress:
-        bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.run_ids))
+    )
+    bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.run_ids))
 
-        def advance(done: int, total: int) -> None:
-            progress.update(bar, completed=done, total=total)
+    def advance(done: int, total: int) -> None:
+        progress.start()  # first called once OUT is locked and checked: a refusal shows no bar
+        progress.update(bar, completed=done, total=total)
 
+    def stop_bar() -> None:
+        if progress.live.is_started:
+            progress.stop()
+
+    try:
+        counts = run_sweep(
+            sweep_spec,
+            out,
+            workers,
+            executor,
+            scheduler,
+            batch_size,
+            on_progress=advance,
+            add_to_existing=add_to_existing,
+        )
+    except (StoreError, FolderLocked) as exc:
+        stop_bar()
+        fail(str(exc))
+    except KeyboardInterrupt as exc:  # a stop signal: run_sweep has stored every finished run
+        stop_bar()
+        stop = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
         try:
-            counts = run_sweep(
-                sweep_spec,
-                out,
-                workers,
-                executor,
-                scheduler,
-                batch_size,
-                on_progress=advance,
-                add_to_existing=add_to_existing,
-            )
-        except (StoreError, FolderLocked) as exc:
-            progress.stop()
-            fail(str(exc))
-        except KeyboardInterrupt as exc:  # a stop signal: run_sweep has stored every finished run
-            progress.stop()
-            stop = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
-            try:
-                stored = len(stored_run_ids(out) & sweep_spec.run_ids) if out.is_dir() else 0
-            except Exception:  # an unreadable store: say nothing wrong rather than fail here
-                stored = None
-            kept = f"{stored} of {len(sweep_spec.run_ids)} runs are" if stored is not None else "finished runs are"
-            raise Stopped(stop.signum, f"{kept} stored in {out}; run the same command to resume.") from None
+            stored = len(stored_run_ids(out) & sweep_spec.run_ids) if out.is_dir() else 0
+        except Exception:  # an unreadable store: say nothing wrong rather than fail here
+            stored = None
+        kept = f"{stored} of {len(sweep_spec.run_ids)} runs are" if stored is not None else "finished runs are"
+        raise Stopped(stop.signum, f"{kept} stored in {out}; run the same command to resume.") from None
+    finally:
+        stop_bar()
     err_console.print(
         f"{counts['total']} runs: {counts['stored_before']} already stored, {counts['run_now']} run now"
         f" ({counts['failed_now']} failed). Results: {out / 'runs'}  Manifest: {out / 'manifest.json'}"

@@ -156,12 +156,8 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
 def stop_pool(pool: ProcessPoolExecutor) -> None:
     """End a pool now: cancel what has not started and end its processes without waiting for
     their runs (the results would be discarded anyway)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # before 3.14: the only handle
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # (3.14 adds terminate_workers())
     pool.shutdown(wait=False, cancel_futures=True)
-    if terminate is not None:
-        with suppress(Exception):
-            terminate()
     for process in processes:
         with suppress(Exception):
             process.terminate()

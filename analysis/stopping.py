@@ -15,6 +15,10 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 8.0  # the longest an orderly stop (cleanup and exit) may take before the watchdog ends it
@@ -126,7 +130,7 @@ def _hard_exit(signum: int, grace: float) -> None:
     os._exit(128 + signum)
 
 
-def _is_resource_tracker(process) -> bool:
+def _is_resource_tracker(process: psutil.Process) -> bool:
     """multiprocessing's resource tracker ignores SIGTERM and exits by itself once every
     process holding its pipe is gone; terminating it would only cost a wait."""
     with suppress(Exception):

@@ -546,7 +546,17 @@ def run_sweep(
         lock.__exit__(None, None, None)
 
 
-def _run_locked(sweep, out, lock, workers, executor, scheduler, batch_size, on_progress, add_to_existing):
+def _run_locked(
+    sweep: Sweep,
+    out: Path,
+    lock: FolderLock,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    batch_size: int,
+    on_progress: Callable[[int, int], None] | None,
+    add_to_existing: bool,
+) -> dict[str, int]:
     """`run_sweep` once the folder is locked."""
     from .executors import iterate_results
 

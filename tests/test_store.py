@@ -18,7 +18,15 @@ import pytest
 
 from analysis.folder_lock import LOCK_FILE, FolderLock, FolderLocked
 from analysis.sensitivity import analyse, point_outputs
-from analysis.sweep import DesignMismatch, load_sweep, read_results, run_sweep, stored_run_ids, write_part
+from analysis.sweep import (
+    DesignMismatch,
+    StoreError,
+    load_sweep,
+    read_results,
+    run_sweep,
+    stored_run_ids,
+    write_part,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = str(ROOT / "run.py")
@@ -232,10 +240,24 @@ def test_adding_a_design_explicitly_counts_and_reads_only_its_own_runs(tmp_path)
     run_sweep(first, out, workers=1)  # a design already in the folder runs again without the flag
 
 
+def test_a_folder_written_before_designs_were_recorded_is_checked_by_its_sweep_file(tmp_path):
+    out = tmp_path / "out"
+    path = sweep_file(tmp_path)
+    run_sweep(load_sweep(path), out, workers=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["designs"]  # as the manifest of an older version
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    one_replicate = sweep_file(tmp_path, GRID.replace("replicates = 2", "replicates = 1"), "r1.toml")
+    with pytest.raises(DesignMismatch, match="replicates 2 in the folder vs 1 here"):
+        run_sweep(load_sweep(one_replicate), out, workers=1)
+    assert run_sweep(load_sweep(path), out, workers=1)["stored_before"] == 6
+    assert len(json.loads((out / "manifest.json").read_text())["designs"]) == 1
+
+
 def test_sensitivity_reads_exactly_its_designs_runs(tmp_path):
     body = """
 method = "sobol"
-samples = 8
+samples = 4
 seed = 2
 indicators = ["share_out_of_county"]
 [parameters."wages.out_of_county"]
@@ -268,8 +290,8 @@ def test_an_out_that_is_a_file_is_a_clean_error(tmp_path):
     afile.write_text("keep me")
     message = one_paragraph_error(cli("sweep", str(path), "--out", str(afile)))
     assert f"{afile} is a file, not a folder" in message
-    message = one_paragraph_error(cli("sweep", str(path), "--out", str(afile / "sub")))
-    assert f"{afile / 'sub'}: cannot create the results folder (Not a directory)" in message
+    with pytest.raises(StoreError, match="cannot create the results folder \\(Not a directory\\)"):
+        run_sweep(load_sweep(path), afile / "sub")
     assert afile.read_text() == "keep me"
 
 

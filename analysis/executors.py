@@ -147,9 +147,13 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=ignore_interrupts
     )
-    with children_ignore_interrupts():
-        for _ in range(workers):
-            pool.submit(os.getpid)
+    try:
+        with children_ignore_interrupts():
+            for _ in range(workers):
+                pool.submit(os.getpid)
+    except BaseException:  # a stop signal while starting them
+        stop_pool(pool)
+        raise
     return pool
 
 

@@ -6,8 +6,22 @@ python run.py run scenarios/baseline.toml --set wages.out_of_county=5200 --out r
 
 from __future__ import annotations
 
-import json
+import signal
 import sys
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+if __name__ == "__mp_main__":
+    # a worker process (of a local pool or a Dask nanny) importing this file: a Ctrl-C reaches the
+    # whole process group, but stopping the workers is the main process's job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+elif __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
+    # a stop signal while the libraries load (seconds) is held back until they have (see the end)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+import functools
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from analysis import json_safe, run_scenario
+from analysis.stopping import Stopped, end_process_tree, stop_on_signals
 from scenarios import ScenarioError, catalogue, load_scenario, override, parse_set
 from scenarios.loader import erased_differences
 from simulation.indicators import INDICATORS
@@ -39,6 +54,32 @@ def fail(message: str) -> None:
     """Print a one-paragraph error and exit with status 2 (no traceback)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def stoppable(lost: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make a batch command stop cleanly on SIGINT, SIGTERM or SIGHUP to its main process.
+
+    The signal raises `Stopped`; on its way out the command ends its workers and stores
+    what is finished (a sweep). Then every process left in the tree is ended, one line
+    says what was kept (`Stopped.note`, else `lost`), and the command exits with 128 + the
+    signal number. The watchdog started by the signal bounds all of it (`stop_on_signals`).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with stop_on_signals():
+                try:
+                    return command(*args, **kwargs)
+                except KeyboardInterrupt as exc:  # Stopped, or a Ctrl-C before the handlers were in place
+                    stop = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
+                    end_process_tree()
+                    err_console.print(f"stopped by {stop.name}: {stop.note or lost}", highlight=False, soft_wrap=True)
+                    raise typer.Exit(code=stop.exit_code) from None
+
+        return wrapper
+
+    return decorate
 
 
 def load_with_flags(path: Path | None, sets: list[str] | None, community: str | None, years: int | None = None):
@@ -101,6 +142,7 @@ def main() -> None:
 
 
 @app.command()
+@stoppable("the run did not finish; nothing was written.")
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     seed: Annotated[int | None, typer.Option(help="Model seed (default: the scenario's).")] = None,
@@ -169,6 +211,7 @@ def parse_indicator_values(items: list[str] | None, option: str, allowed: tuple[
 
 
 @app.command()
+@stoppable("the runs did not finish; no report was written.")
 def compare(
     scenario_files: Annotated[
         list[Path] | None, typer.Argument(help="BASE.toml OTHER.toml [MORE.toml ...] (default: baseline vs combined).")
@@ -365,12 +408,21 @@ SchedulerOption = Annotated[
 ]
 
 
-def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler, batch_size):
-    """Load a sweep file and run what is missing from OUT, with a progress bar."""
-    import os
+AddOption = Annotated[
+    bool,
+    typer.Option(
+        "--add-to-existing",
+        help="Add this sweep's design to an OUT that holds another design (same record and indicators), instead of "
+        "refusing; runs the designs share are stored once.",
+    ),
+]
 
+
+def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler, batch_size, add_to_existing=False):
+    """Load a sweep file and run what is missing from OUT, with a progress bar."""
     from analysis.executors import SCHEDULER_ENV, default_workers
-    from analysis.sweep import load_sweep, run_sweep
+    from analysis.folder_lock import FolderLocked
+    from analysis.sweep import StoreError, load_sweep, run_sweep, stored_run_ids
 
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV)
     if scheduler:
@@ -389,7 +441,7 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
         if executor == "dask"
         else f"{workers} {'local Dask workers' if executor == 'dask-local' else 'processes'}"
     )
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -397,18 +449,42 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
         TextColumn("ETA"),
         TimeRemainingColumn(),
         console=err_console,
-    ) as progress:
-        bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.tasks))
+    )
+    bar = progress.add_task(f"{sweep_spec.spec.name}: runs on {where}", total=len(sweep_spec.run_ids))
 
-        def advance(done: int, total: int) -> None:
-            progress.update(bar, completed=done, total=total)
+    def advance(done: int, total: int) -> None:
+        progress.start()  # first called once OUT is locked and checked: a refusal shows no bar
+        progress.update(bar, completed=done, total=total)
 
-        try:
-            counts = run_sweep(sweep_spec, out, workers, executor, scheduler, batch_size, on_progress=advance)
-        except KeyboardInterrupt:
+    def stop_bar() -> None:
+        if progress.live.is_started:
             progress.stop()
-            err_console.print(f"interrupted: finished runs are stored in {out}; run the same command to resume.")
-            raise typer.Exit(code=130) from None
+
+    try:
+        counts = run_sweep(
+            sweep_spec,
+            out,
+            workers,
+            executor,
+            scheduler,
+            batch_size,
+            on_progress=advance,
+            add_to_existing=add_to_existing,
+        )
+    except (StoreError, FolderLocked) as exc:
+        stop_bar()
+        fail(str(exc))
+    except KeyboardInterrupt as exc:  # a stop signal: run_sweep has stored every finished run
+        stop_bar()
+        stop = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
+        try:
+            stored = len(stored_run_ids(out) & sweep_spec.run_ids) if out.is_dir() else 0
+        except Exception:  # an unreadable store: say nothing wrong rather than fail here
+            stored = None
+        kept = f"{stored} of {len(sweep_spec.run_ids)} runs are" if stored is not None else "finished runs are"
+        raise Stopped(stop.signum, f"{kept} stored in {out}; run the same command to resume.") from None
+    finally:
+        stop_bar()
     err_console.print(
         f"{counts['total']} runs: {counts['stored_before']} already stored, {counts['run_now']} run now"
         f" ({counts['failed_now']} failed). Results: {out / 'runs'}  Manifest: {out / 'manifest.json'}"
@@ -417,6 +493,7 @@ def _run_sweep_command(sweep_file: Path, out: Path, workers, executor, scheduler
 
 
 @app.command()
+@stoppable("nothing was run yet.")
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file.")],
     out: Annotated[Path, typer.Option(help="Directory for the Parquet results and manifest.")],
@@ -424,12 +501,14 @@ def sweep(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+    add_to_existing: AddOption = False,
 ) -> None:
     """Run every point x replicate of a sweep (only what OUT does not have yet)."""
-    _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+    _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size, add_to_existing)
 
 
 @app.command()
+@stoppable("nothing was run yet.")
 def sensitivity(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file with method = 'sobol' or 'morris'.")],
     out: Annotated[Path, typer.Option(help="Directory for the runs, sensitivity.csv and sensitivity.png.")],
@@ -437,20 +516,31 @@ def sensitivity(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per Parquet part written.")] = 20,
+    add_to_existing: AddOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the indices as JSON records.")] = False,
 ) -> None:
     """Sobol (S1, ST with 95% CIs) or Morris (mu*, sigma) indices per recorded indicator."""
+    from analysis.folder_lock import FolderLock, FolderLocked
     from analysis.sensitivity import SensitivityError, analyse, sensitivity_figure
     from analysis.sweep import read_results
 
-    sweep_spec = _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size)
+    sweep_spec = _run_sweep_command(sweep_file, out, workers, executor, scheduler, batch_size, add_to_existing)
     try:
-        table = analyse(sweep_spec, read_results(out))
+        with FolderLock(out):
+            table = analyse(sweep_spec, read_results(out, sweep=sweep_spec))  # this design's runs only
+            table.to_csv(out / "sensitivity.csv", index=False)
+            fig = sensitivity_figure(table, sweep_spec.spec.method)
+            fig.savefig(out / "sensitivity.png", dpi=110)
     except SensitivityError as exc:
         fail(f"{sweep_file}: {exc}")
-    table.to_csv(out / "sensitivity.csv", index=False)
-    fig = sensitivity_figure(table, sweep_spec.spec.method)
-    fig.savefig(out / "sensitivity.png", dpi=110)
+    except FolderLocked as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {out}: cannot write the sensitivity table or figure ({exc.strerror or exc}); the runs are stored.")
+    except Stopped as exc:
+        raise Stopped(
+            exc.signum, f"all runs are stored in {out}; the indices were not written: run it again."
+        ) from None
     if as_json:
         sys.stdout.write(json.dumps(json_safe(table.to_dict("records")), allow_nan=False) + "\n")
         return
@@ -466,6 +556,7 @@ def sensitivity(
 
 
 @app.command()
+@stoppable("the calibration did not finish; no calibrated files were written.")
 def calibrate(
     rounds: Annotated[
         int, typer.Option(min=0, help="Rounds of local refinement after the grid (each community, then shared).")
@@ -529,6 +620,7 @@ def calibrate(
 
 
 @app.command()
+@stoppable("the validation runs did not finish; nothing was written.")
 def validate(
     replicates: Annotated[int, typer.Option(min=1, help="Runs per community.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
@@ -666,4 +758,10 @@ def scenarios() -> None:
 
 
 if __name__ == "__main__":
+    if hasattr(signal, "pthread_sigmask"):
+        _held = {s for s in signal.sigpending() & set(_STOP_SIGNALS) if signal.getsignal(s) != signal.SIG_IGN}
+        if _held:  # stopped while loading: nothing has started
+            sys.stderr.write(f"stopped by {signal.Signals(min(_held)).name}: nothing was started.\n")
+            sys.exit(128 + min(_held))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # each batch command installs its handlers
     app()

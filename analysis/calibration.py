@@ -20,10 +20,8 @@ not used: it is the out-of-sample check.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,6 +34,7 @@ from scipy.optimize import minimize
 from scenarios.loader import COMMUNITY_DIR, SCENARIO_DIR, apply_overrides, deep_merge, read_toml, resolve_extends
 from scenarios.loader import validate as validate_scenario
 
+from .executors import process_pool
 from .runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,7 +323,6 @@ def calibrate(
     loss: dict[str, float] = {}
     out_industry: dict[str, float] = {}
     history: list[dict[str, Any]] = []
-    context = multiprocessing.get_context("spawn")
 
     def fit_all(values: dict[str, float], starts: dict[str, dict[str, float]], evals: int, pool) -> tuple:
         tasks = [(c, values, starts[c], seeds, evals) for c in communities]
@@ -351,7 +349,7 @@ def calibrate(
         if on_stage:
             on_stage(message)
 
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+    with process_pool(max(1, workers)) as pool:  # a stop signal ends the workers at once
         origin = "the start's" if start is not None else "the baseline's"
         say(f"grid: fitting each community at {origin} shared values ({grid_evals} simulations each)")
         per_community, loss, out_industry, rates = fit_all(shared, per_community, grid_evals, pool)

@@ -18,17 +18,27 @@ class SensitivityError(ValueError):
 
 
 def point_outputs(sweep: Sweep, results: pd.DataFrame, indicator: str) -> np.ndarray:
-    """Mean over replicates of `indicator` in the final month, one value per design point."""
+    """Mean over replicates of `indicator` in the final month, one value per design point.
+
+    Reads exactly the runs of `sweep`'s design, each once, whatever else `results` holds
+    (another design's runs, a run stored twice). A run can belong to several points: a
+    Morris design may visit one point in two trajectories.
+    """
+    wanted = sweep.run_ids
+    results = results[results["run_id"].isin(wanted)] if len(results) else results
+    if not len(results):
+        raise SensitivityError(f"0 of {len(wanted)} runs are stored: run the sweep to completion first")
+    results = results.drop_duplicates(["run_id", "month"])
     final = results[results["month"] == results.groupby("run_id")["month"].transform("max")]
-    wanted = {t.run_id: t.point for t in sweep.tasks}
-    final = final[final["run_id"].isin(wanted)]
     failed = final[final["status"] != "ok"]
     if len(failed):
         raise SensitivityError(f"{len(failed)} run(s) failed, e.g. {failed['error'].iloc[0]!r}: fix and re-run them")
-    missing = set(wanted) - set(final["run_id"])
+    missing = wanted - set(final["run_id"])
     if missing:
         raise SensitivityError(f"{len(missing)} of {len(wanted)} runs are missing: run the sweep to completion first")
-    means = final.assign(point=final["run_id"].map(wanted)).groupby("point")[indicator].mean()
+    tasks = pd.DataFrame({"run_id": [t.run_id for t in sweep.tasks], "point": [t.point for t in sweep.tasks]})
+    values = tasks.merge(final[["run_id", indicator]], on="run_id", how="left", validate="many_to_one")
+    means = values.groupby("point")[indicator].mean()
     return means.reindex(range(len(sweep.design))).to_numpy(dtype=float)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -138,8 +139,12 @@ def test_killed_sweep_resumes_without_duplicates(tmp_path):
     proc.wait()
     partial = read_results(out)
     assert 0 < len(partial) < 24, len(partial)
+    assert f'"pid": {proc.pid}' in (out / ".lock").read_text()  # a stale lock: its writer was killed
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["took_over_lock_of"].startswith(
+        f"pid {proc.pid} on host"
+    )
     final = read_results(out)
     assert len(final) == 24 and final["run_id"].is_unique
     assert set(final["run_id"]) == {t.run_id for t in load_sweep(path).tasks}
@@ -208,7 +213,10 @@ range = [0.0, 4.0]
     assert len(sweep.tasks) == 4 * 3
     run_sweep(sweep, tmp_path / "out", workers=2)
     results = read_results(tmp_path / "out")
-    assert len(results) == 12 * 12 and set(results["month"]) == set(range(1, 13))
+    # trajectories can visit the same point: such a run is done and stored once
+    assert len(sweep.run_ids) < len(sweep.tasks)
+    assert len(results) == len(sweep.run_ids) * 12 and set(results["month"]) == set(range(1, 13))
+    assert not results.duplicated(["run_id", "month"]).any()
     table = analyse(sweep, results)
     assert {"mu_star", "mu_star_conf", "sigma"} <= set(table.columns)
     assert (table["mu_star"] >= 0).all() and np.isfinite(table["mu_star"]).all()

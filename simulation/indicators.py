@@ -286,13 +286,6 @@ INDICATORS.declare(
         better="higher",
     ),
     Indicator(
-        "weak_labour_employment_rate",
-        "share",
-        "of weak labour (older workers, carers, low schooling and skill) in the community, employed",
-        ("Weak labour employed", "弱劳动力就业率"),
-        better="higher",
-    ),
-    Indicator(
         "carers_out_of_county",
         "share",
         "of labour-force members with a care duty in the community, working outside the county",

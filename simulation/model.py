@@ -47,7 +47,6 @@ from .options import (
     age_group,
 )
 from .policies import MonthView, PolicySet
-from .policies.public_welfare_jobs import weak_labour
 from .population import Population, assign_care_duties, generate_population, labour_mask
 from .social import (
     SocialState,
@@ -614,7 +613,6 @@ class ResettlementModel(mesa.Model):
             "zero_employment_households": int(zero.sum()),
             "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
             "carers_near_home_work": float(IS_NEAR_HOME[option[carers]].mean()) if carers.any() else float("nan"),
-            "weak_labour_employment_rate": self._weak_labour_employment(members),
             "carers_out_of_county": (
                 float((option[carers] == Option.OUT_OF_COUNTY).mean()) if carers.any() else float("nan")
             ),
@@ -639,14 +637,6 @@ class ResettlementModel(mesa.Model):
             raise RuntimeError(f"indicators not declared in simulation.indicators.INDICATORS: {sorted(undeclared)}")
         self.indicators = ind_dict
         self.flat_indicators = {name: flat.get(name, float("nan")) for name in INDICATORS.names()}
-
-    def _weak_labour_employment(self, members: np.ndarray) -> float:
-        """Employment rate of weak labour (older workers, carers, low schooling and skill, as
-        the public-welfare post rules define it) in the community."""
-        weak = weak_labour(self.view(), members, self.config.policies.public_welfare_jobs)
-        if not weak.any():
-            return float("nan")
-        return float((self.pop.option[members[weak]] != Option.NOT_WORKING).mean())
 
     def _income_indicators(self, households: np.ndarray, line: float, suffix: str) -> dict[str, float]:
         """Income per person (mean, person-weighted median) and poverty (income net of the

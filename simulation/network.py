@@ -1,7 +1,7 @@
 """Social ties between households: a sorted edge list as the source of truth.
 
 Ties are undirected and stored once, as `src < dst`, sorted by the key `src * n + dst`, in
-parallel arrays (strength, kind, month of last contact). Adding ties is a merge into the
+parallel arrays (strength and kind). Adding ties is a merge into the
 sorted keys; removing them is a boolean compaction that keeps the order; the upper
 triangle of the sparse adjacency comes straight from the sorted arrays (no sort), so the
 share of contacts in each work option is two sparse products. A `networkx.Graph` is

@@ -171,8 +171,8 @@ class MonthView:
         return self._model.economy
 
     @property
-    def entrepreneur(self) -> np.ndarray:
-        """Bool per member: runs a business (self-employed this month)."""
+    def self_employed(self) -> np.ndarray:
+        """Bool per member: runs a business of their own this month."""
         return _frozen(self._model.self_employed)
 
     @property

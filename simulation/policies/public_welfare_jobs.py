@@ -70,6 +70,13 @@ class PublicWelfareJobs(FollowUpPolicy):
             ("Welfare posts funded", "公益岗位数"),
         ),
         Indicator(
+            "weak_labour_employment_rate",
+            "share",
+            "of weak labour (as these rules define it) in the community, employed",
+            ("Weak labour employed", "弱劳动力就业率"),
+            better="higher",
+        ),
+        Indicator(
             "welfare_posts_to_weak_labour",
             "share",
             "of public-welfare post holders, weak labour or from a household with no other work",
@@ -143,7 +150,15 @@ class PublicWelfareJobs(FollowUpPolicy):
     def indicators(self, view: MonthView) -> dict[str, float]:
         holders = self.holders(view)
         posts = round(self.posts) if self.active(view.month) else 0
+        labour = np.flatnonzero(view.present_labour)
+        weak = labour[weak_labour(view, labour, self.params)]
+        employed = float((view.option[weak] != Option.NOT_WORKING).mean()) if weak.size else float("nan")
         if holders.size == 0:
-            return {"public_welfare_posts": posts, "welfare_posts_to_weak_labour": float("nan")}
-        targeted = weak_labour(view, holders, self.params) | ~other_work(view, holders)
-        return {"public_welfare_posts": posts, "welfare_posts_to_weak_labour": float(targeted.mean())}
+            targeted = float("nan")
+        else:
+            targeted = float((weak_labour(view, holders, self.params) | ~other_work(view, holders)).mean())
+        return {
+            "public_welfare_posts": posts,
+            "weak_labour_employment_rate": employed,
+            "welfare_posts_to_weak_labour": targeted,
+        }

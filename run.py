@@ -670,7 +670,7 @@ def validate(
     for column in ("community", "indicator", "simulated", "observed", "error", "target"):
         table.add_column(column, justify="left" if column in ("community", "indicator") else "right")
     for row in result.table.itertuples():
-        income = row.indicator == "income_per_capita_mean"
+        income = INDICATORS[row.indicator].kind == "yuan"
         fmt = (lambda v: f"{v:,.0f}") if income else (lambda v: f"{100 * v:.1f}")
         mark = "" if pd.isna(row.within) else (" ok" if row.within else " MISS")
         target = (

@@ -71,8 +71,9 @@ class Household(mesa.Agent):
     """A household: a Mesa agent whose numbers live in the model's arrays.
 
     Households are agents because they are what a user inspects, selects and sees in
-    the app; their state is in arrays so that the month is one batched computation
-    (an agent costs about 1 KB of Python objects; the arrays about 100 bytes).
+    the app; their state is in arrays so that the month is one batched computation.
+    Measured at 10,000 households: an agent costs about 390 bytes of Python objects, the
+    household's population arrays (members included) about 95 bytes.
     """
 
     def __init__(self, model: ResettlementModel, index: int) -> None:

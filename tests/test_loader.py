@@ -100,3 +100,26 @@ def test_extends_chain_and_cycle(tmp_path):
     bad = write(tmp_path, "bad.toml", 'extends = "missing.toml"\n')
     with pytest.raises(ScenarioError, match=r"key `extends` names 'missing\.toml'"):
         load_scenario(bad)
+
+
+def test_utf8_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + '[community]\nid = "社区"\n'.encode())
+    assert load_scenario(path).community.id == "社区"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('[community]\nid = "易地搬迁"\n'.encode("gbk"), "looks saved as GBK/GB18030"),
+        ('[community]\nid = "x"\n'.encode("utf-16"), "UTF-16"),
+        (bytes(range(256)) * 4, "binary file, not a TOML scenario"),
+        (b"\x81\x30\xff\xfe\x80" * 10, "not text in UTF-8"),  # neither UTF-8 nor GB18030, no NUL byte
+    ],
+)
+def test_files_in_other_encodings_or_binary_are_one_clear_error(tmp_path, raw, expected):
+    path = tmp_path / "s.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert expected in str(err.value) and str(path) in str(err.value)

@@ -491,29 +491,21 @@ def serve_app(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to let a classroom connect).")] = "127.0.0.1",
 ) -> None:
-    """Serve the teaching app in the browser, offline once its assets are fetched; Ctrl-C stops it."""
+    """Serve the teaching app in the browser, offline; Ctrl-C, SIGTERM or a closed terminal stops all of it."""
     import os
     import shutil
-    import signal
-    import subprocess
 
-    from analysis.app_assets import OFFLINE_ENV, ensure_assets, solara_command
+    from analysis.app_assets import OFFLINE_ENV, check_assets, solara_command, supervise
 
     command = solara_command(host, port)  # no version check against PyPI, no usage reports
     if shutil.which(command[0]) is None:
         fail("the app needs its extra dependencies: pip install -e '.[app]'.")
     try:
-        ensure_assets()  # the page's JavaScript and CSS, served locally: no CDN at run time
+        check_assets()  # the page's JavaScript and CSS, from solara-assets: no CDN at run time
     except RuntimeError as exc:
         fail(str(exc))
     console.print(f"Teaching app on http://{host}:{port} (Ctrl-C to stop)")
-    # solara re-launches itself: run it in its own process group so Ctrl-C stops all of it
-    process = subprocess.Popen(command, start_new_session=True, env={**os.environ, **OFFLINE_ENV})
-    try:
-        raise typer.Exit(code=process.wait())
-    except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+    raise typer.Exit(code=supervise(command, {**os.environ, **OFFLINE_ENV}))
 
 
 @app.command()

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import inspect
 import os
 import re
 import shutil
+import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +20,7 @@ import numpy as np
 import psutil
 import pytest
 
-from analysis.app_assets import ensure_assets, serve_in_background, stop_server
+from analysis.app_assets import ENTRY_FILES, PACKAGES, cdn_dir, missing_assets, serve_in_background, stop_server
 from analysis.classroom import (
     BASELINE,
     COMMUNITY_CHOICES,
@@ -159,12 +163,74 @@ def test_svg_chart_handles_empty_and_flat_series():
 
 
 # ---------------------------------------------------------------------------- the server
-def test_run_py_app_serves_the_page_and_stops_with_everything_it_started(tmp_path):
-    process, _url = serve_in_background(via_run_py=True, log=tmp_path / "server.log")
-    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+NO_NPM_PATH = str(Path(sys.executable).parent)  # the environment's own bin folder: solara, python, no npm
+
+
+def test_the_page_assets_are_installed_by_pip_from_solara_assets():
+    assert missing_assets() == []
+    installed = {str(f) for f in importlib.metadata.files("solara-assets")}
+    for spec in PACKAGES:
+        entry = cdn_dir() / spec / ENTRY_FILES[spec]
+        # the file the page loads is one the solara-assets distribution installed (its RECORD)
+        assert any(f.endswith(f"share/solara/cdn/{spec}/{ENTRY_FILES[spec]}") for f in installed), spec
+        assert entry.stat().st_size > 1000
+    assert shutil.which("npm", path=NO_NPM_PATH) is None
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on `port` (as uvicorn does, with SO_REUSEADDR, so the
+    closed connections left in TIME_WAIT do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _kill(tree: list[psutil.Process]) -> None:
+    """Clean up after a failed stop: kill what is left of a server's process tree."""
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(tree, timeout=5)
+
+
+def _stopped_within(tree: list[psutil.Process], port: int, seconds: float) -> float | None:
+    """Seconds until no process of `tree` is alive and `port` is free, or None if not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive and _port_is_free(port):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGINT", "SIGKILL"])
+def test_run_py_app_stopped_by_a_signal_stops_the_whole_server(tmp_path, sig):
+    """SIGHUP (a closed terminal), SIGINT (Ctrl-C) and SIGKILL sent to `run.py app` alone
+    (not to its server's process group) stop the server and free the port; SIGTERM is
+    tested with a browser connected, below."""
+    if not hasattr(signal, sig) or (sig == "SIGKILL" and sys.platform != "linux"):
+        pytest.skip(f"{sig} handling is tested on Linux")
+    process, url = serve_in_background(via_run_py=True, log=tmp_path / "server.log")
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    tree = _tree(process.pid)
     assert any("solara" in " ".join(p.cmdline()) for p in tree)
-    stop_server(process)
-    assert not [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert any(os.getpgid(p.pid) != os.getpgid(process.pid) for p in tree)  # the server has its own group
+    os.kill(process.pid, getattr(signal, sig))
+    took = _stopped_within(tree, port, 10)
+    if took is None:
+        _kill(tree)
+    assert took is not None, f"after {sig} the server was still alive or holding port {port} 10 s later"
+    print(f"{sig}: stopped in {took:.1f} s")
 
 
 # ---------------------------------------------------------------------------- in a browser
@@ -217,11 +283,10 @@ class ConnectionRecorder:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app served offline by `run.py app` (the user's command): assets fetched first,
-    then the server started with a dead CDN address (any asset missing locally fails) and
-    a recording proxy (any call home fails)."""
+    """The app served offline by `run.py app` (the user's command), with no npm on its PATH,
+    a dead CDN address (any asset missing locally fails) and a recording proxy (any call
+    home fails)."""
     _playwright()
-    ensure_assets()
     recorder = ConnectionRecorder()
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {
@@ -229,6 +294,7 @@ def server(tmp_path_factory):
         "HTTPS_PROXY": recorder.url,
         "HTTP_PROXY": recorder.url,
         "NO_PROXY": "",
+        "PATH": NO_NPM_PATH,  # the assets must come from the installed packages: no npm to fall back on
     }
     try:
         process, url = serve_in_background(via_run_py=True, env=env, log=log)
@@ -374,3 +440,27 @@ def test_every_browser_session_has_its_own_model(server):
         _step(second, 1)
         assert first.get_by_text("Month 2:").count() == 1
         browser.close()
+
+
+def test_sigterm_to_run_py_app_with_a_browser_connected_frees_the_port(tmp_path):
+    """A process manager stops `run.py app` with SIGTERM while a student's page is open: the
+    whole server stops within seconds and the port is free for the next `run.py app`."""
+    sync_api = _playwright()
+    process, url = serve_in_background(via_run_py=True, log=tmp_path / "server.log", env={"PATH": NO_NPM_PATH})
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    tree = _tree(process.pid)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = _launch(playwright)
+            page = browser.new_page()
+            page.goto(url, wait_until="commit")
+            page.locator(".run-step").wait_for(timeout=90_000)
+            _step(page, 1)  # a live session, its websocket open
+            os.kill(process.pid, signal.SIGTERM)
+            took = _stopped_within(tree, port, 10)
+            browser.close()
+    finally:
+        _kill(tree)
+    assert took is not None, f"after SIGTERM the server was still alive or holding port {port} 10 s later"
+    assert process.wait(timeout=5) == 0  # a stop asked for is not an error
+    print(f"SIGTERM with a page open: stopped in {took:.1f} s")

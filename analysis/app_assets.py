@@ -163,7 +163,11 @@ def free_port() -> int:
 
 
 def serve_in_background(
-    via_run_py: bool = False, env: dict[str, str] | None = None, log: Path | None = None, timeout: float = 90.0
+    via_run_py: bool = False,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    timeout: float = 90.0,
+    app_args: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen, str]:
     """Start the app on a free local port in its own process group; return (process, url)
     once the page answers. For tests and benchmarks; stop it with `stop_server`.
@@ -172,10 +176,11 @@ def serve_in_background(
         via_run_py: start `run.py app` (the user's command) rather than `solara run` itself.
         env: extra environment variables for the server.
         log: file for the server's output (shown in the error if it does not start).
+        app_args: more options of `run.py app` (e.g. `("--host", "0.0.0.0")`); with via_run_py only.
     """
     port = free_port()
     if via_run_py:
-        command = [sys.executable, str(ROOT / "run.py"), "app", "--port", str(port)]
+        command = [sys.executable, str(ROOT / "run.py"), "app", "--port", str(port), *app_args]
     else:
         check_assets()
         command = solara_command(port=port)

@@ -8,6 +8,9 @@ library, no image encoding and no JavaScript asset (the page must work offline).
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -174,6 +177,13 @@ TEXT: dict[str, dict[str, str]] = {
         "public_welfare": "public-welfare post",
         "farming_origin": "farming at the origin",
         "villages_note": "one colour per origin village (colours repeat)",
+        "full_title": "The class is full",
+        "full": "This server already has {capacity} students on it, as many as it can serve quickly. Another "
+        "one would make the page slow for everyone, so it is not opened for you. Try again in a few minutes "
+        "(reload the page), or ask the teacher.",
+        "idle_title": "This page was closed",
+        "idle": "Nothing was done on this page for {minutes} minutes, so it was closed to make room for others. "
+        "Reload the page to start again.",
     },
     "zh": {
         "title": "易地扶贫搬迁与后续扶持：推力与拉力",
@@ -240,6 +250,11 @@ TEXT: dict[str, dict[str, str]] = {
         "public_welfare": "公益岗位",
         "farming_origin": "回原籍务农",
         "villages_note": "每个迁出村一种颜色（颜色会重复）",
+        "full_title": "人数已满",
+        "full": "本服务器已有{capacity}名学生在使用，这是它能流畅服务的上限。再多一人会让所有人的页面变慢，"
+        "所以暂不为你打开。请过几分钟再试（刷新页面），或告诉老师。",
+        "idle_title": "页面已关闭",
+        "idle": "此页面已有{minutes}分钟无人操作，为给其他人腾出位置已被关闭。刷新页面即可重新开始。",
     },
 }
 for _lang, _i in (("en", 0), ("zh", 1)):
@@ -523,8 +538,11 @@ def _fmt(value: float) -> str:
 
 
 def _points(x: np.ndarray, y: np.ndarray) -> str:
+    """SVG polyline points "x,y x,y ..." of the finite values (one %-format over all: a
+    Python loop of f-strings costs several times more, and this runs every month)."""
     keep = np.isfinite(y)
-    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x[keep], y[keep], strict=True))
+    xy = np.column_stack([x[keep], y[keep]]).ravel().tolist()
+    return ("%.1f,%.1f " * (len(xy) // 2) % tuple(xy)).rstrip()
 
 
 def svg_chart(
@@ -630,10 +648,8 @@ def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: fl
         present = ~model.social.returned
         net = model.social.network
         keep = present[net.src] & present[net.dst] & (net.strength >= min_strength)
-        a, b = pos[net.src[keep]], pos[net.dst[keep]]
-        path = "".join(
-            f"M{x1} {y1}L{x2} {y2}" for x1, y1, x2, y2 in zip(a[:, 0], a[:, 1], b[:, 0], b[:, 1], strict=True)
-        )
+        ends = np.hstack([pos[net.src[keep]], pos[net.dst[keep]]]).ravel().tolist()
+        path = "M%d %dL%d %d" * (len(ends) // 4) % tuple(ends)  # one format for all ties: 5x a loop
         parts.append(f'<path d="{path}" stroke="#888" stroke-width="0.06" stroke-opacity="0.35" fill="none"/>')
     income = model.income_per_capita
     ratio = np.clip(income / max(float(np.percentile(income, 95)), 1.0), 0.0, 1.5)
@@ -647,10 +663,8 @@ def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: fl
     for g, colour in enumerate(palette):
         members = np.flatnonzero(present & (group == g))
         if members.size:
-            circles = "".join(
-                f'<circle cx="{x}" cy="{y}" r="{r:.2f}"/>'
-                for x, y, r in zip(pos[members, 0], pos[members, 1], radius[members], strict=True)
-            )
+            values = np.column_stack([pos[members], radius[members]]).ravel().tolist()
+            circles = '<circle cx="%d" cy="%d" r="%.2f"/>' * members.size % tuple(values)
             parts.append(f'<g fill="{colour}">{circles}</g>')
     x0, y0 = pos.min(axis=0) - 1
     x1, y1 = pos.max(axis=0) + 1
@@ -703,3 +717,65 @@ def explanation(lang: str) -> str:
         sections.append(f"<h4>{html_escape(t[group])}</h4><ul>{rows}</ul>")
     sections.append(f"<ul><li><b>{html_escape(t['colour_by'])}</b>: {html_escape(e['colour_by'])}</li></ul>")
     return f"<h3>{html_escape(t['explain_title'])}</h3><p>{html_escape(e['how'])}</p>" + "".join(sections)
+
+
+# ------------------------------------------------------------------------ seats
+CAPACITY = 40  # sessions one server takes at once (benchmarks/bench_classroom.py; docs/APP.md)
+IDLE_MINUTES = 15.0  # a session with no click for this long gives back its seat and its model
+
+
+@dataclass(eq=False)  # compared and hashed by identity: every seat is a different one
+class Seat:
+    """One admitted browser session: when it was last used."""
+
+    last_used: float
+
+    def touch(self) -> None:
+        """Mark the session as used now (a click, a control moved, a month played)."""
+        self.last_used = time.monotonic()
+
+    def idle_seconds(self) -> float:
+        return time.monotonic() - self.last_used
+
+
+class Seats:
+    """How many browser sessions the server holds, at most `capacity`, shared by all sessions
+    of the process (the page takes a seat when it opens and gives it back when it is closed
+    or left idle). Beyond the capacity a new visitor is shown a page saying the class is full
+    instead of making every page slow.
+
+    `capacity` and `idle_minutes` come from RELOCATION_APP_CAPACITY and
+    RELOCATION_APP_IDLE_MINUTES (set by `run.py app --capacity/--idle-minutes`) or the
+    defaults above.
+    """
+
+    def __init__(self, capacity: int | None = None, idle_minutes: float | None = None) -> None:
+        self.capacity = capacity if capacity is not None else int(os.environ.get("RELOCATION_APP_CAPACITY", CAPACITY))
+        self.idle_minutes = (
+            idle_minutes
+            if idle_minutes is not None
+            else float(os.environ.get("RELOCATION_APP_IDLE_MINUTES", IDLE_MINUTES))
+        )
+        self._taken: set[Seat] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> Seat | None:
+        """A seat for a new session, or None if the class is full."""
+        with self._lock:
+            if len(self._taken) >= self.capacity:
+                return None
+            seat = Seat(time.monotonic())
+            self._taken.add(seat)
+            return seat
+
+    def give_back(self, seat: Seat | None) -> None:
+        """Free a seat (idempotent: a seat given back twice counts once)."""
+        if seat is not None:
+            with self._lock:
+                self._taken.discard(seat)
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+
+SEATS = Seats()

@@ -54,6 +54,7 @@ from analysis.classroom import (
     network_legend_html,
     network_svg,
     preset_controls,
+    return_memory,
     status_line,
     text,
 )
@@ -384,7 +385,8 @@ def Page() -> None:
             while not stop.wait(max(0.2, min(10.0, limit - seat.idle_seconds()))):
                 if seat.idle_seconds() >= limit:
                     SEATS.give_back(seat)
-                    released.set(True)
+                    released.set(True)  # the notice replaces the app: its model and widgets go
+                    return_memory()
                     return
 
         threading.Thread(target=watch, daemon=True, name="idle-watch").start()

@@ -219,11 +219,27 @@ def ms(values: list[float]) -> str:
     return f"median {1000 * statistics.median(values):.0f} ms, p90 {1000 * p90:.0f} ms, max {1000 * max(values):.0f} ms"
 
 
-def one_run(sessions: int, clicks: int, think: float, browsers: int) -> dict[str, float]:
-    """Start a server, play the classroom against it, stop it; the figures of the run."""
+async def _closed_for_idleness(session: ProtocolSession, wait: float) -> bool:
+    """Whether the server tells `session` within `wait` seconds that its page was closed."""
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            raw = await asyncio.wait_for(session.ws.recv(), left)
+        except TimeoutError:
+            return False
+        if "This page was closed" in (raw if isinstance(raw, str) else raw.decode(errors="replace")):
+            return True
+    return False
+
+
+def one_run(sessions: int, clicks: int, think: float, browsers: int, idle: float | None = None) -> dict[str, float]:
+    """Start a server, play the classroom against it, stop it; the figures of the run. With
+    `idle` (minutes), the server frees idle sessions after that long, and the run waits for
+    it after the clicks and measures the memory again."""
     import psutil
 
-    process, url = serve_in_background(via_run_py=True, app_args=("--host", "0.0.0.0"))
+    app_args = ("--host", "0.0.0.0") + (("--idle-minutes", str(idle)) if idle else ())
+    process, url = serve_in_background(via_run_py=True, app_args=app_args)
     try:
         time.sleep(2)
         rss_empty = _server_rss(process.pid)
@@ -271,6 +287,26 @@ def one_run(sessions: int, clicks: int, think: float, browsers: int) -> dict[str
             cpu_client = sum(me.cpu_times()[:2]) - figures["cpu_client"]
             wall = time.perf_counter() - figures["wall"]
             rss_full = _server_rss(process.pid)
+            released, rss_released = 0, float("nan")
+            if idle:
+                started = time.monotonic()
+
+                async def wait_idle() -> list[bool]:
+                    return await asyncio.gather(*(_closed_for_idleness(s, 60 * idle + 30) for s in opened))
+
+                released = sum(loop.run_until_complete(wait_idle()))
+                figures["released_after"] = time.monotonic() - started
+                time.sleep(2)
+                rss_released = _server_rss(process.pid)
+
+                async def reopen() -> None:  # as many new sessions: do they fit in the memory freed?
+                    fresh = [ProtocolSession(url) for _ in opened]
+                    for session in fresh:
+                        await session.open()
+                    opened.extend(fresh)
+
+                loop.run_until_complete(reopen())
+                figures["rss_reopened"] = _server_rss(process.pid)
 
             async def leave() -> None:
                 await asyncio.gather(*(s.close() for s in opened))
@@ -291,6 +327,10 @@ def one_run(sessions: int, clicks: int, think: float, browsers: int) -> dict[str
         "client_cpu_per_click": cpu_client / max(len(protocol), 1),
         "server_load": cpu_server / wall,
         "clicks_per_second": n_clicks / wall,
+        "released": released,
+        "released_after": figures.get("released_after", float("nan")),
+        "rss_released": rss_released,
+        "rss_reopened": figures.get("rss_reopened", float("nan")),
     }
 
 
@@ -303,10 +343,16 @@ def main() -> None:
     )
     parser.add_argument("--browsers", type=int, default=2, help="how many of the sessions are real Chromium pages")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=None,
+        help="minutes: free idle sessions this soon, and measure it after the clicks",
+    )
     args = parser.parse_args()
     medians: dict[str, list[float]] = {"protocol": [], "browser": [], "per_session": [], "server_cpu": []}
     for run in range(1, args.repeat + 1):
-        r = one_run(args.sessions, args.clicks, args.think, args.browsers)
+        r = one_run(args.sessions, args.clicks, args.think, args.browsers, args.idle)
         print(
             f"run {run}: {args.sessions} sessions ({args.browsers} in Chromium), {r['clicks_per_second']:.1f} clicks/s; "
             f"click to updated page: protocol sessions {ms(r['protocol'])}"
@@ -319,6 +365,13 @@ def main() -> None:
             "protocol click",
             flush=True,
         )
+        if args.idle:
+            print(
+                f"       idle: {r['released']} of {len(r['protocol']) // args.clicks} protocol sessions told their page "
+                f"was closed {r['released_after']:.0f} s after the last click (idle time {60 * args.idle:.0f} s); "
+                f"memory then {r['rss_released']:.0f} MiB, and {r['rss_reopened']:.0f} MiB once as many new sessions "
+                "opened"
+            )
         medians["protocol"].append(statistics.median(r["protocol"]))
         if r["browser"]:
             medians["browser"].append(statistics.median(r["browser"]))

@@ -31,6 +31,7 @@ from analysis.classroom import (
     TEXT,
     WORKSHOP_JOBS_PER_WORKER,
     ClassroomModel,
+    Seats,
     charts_html,
     community_base,
     explanation,
@@ -160,6 +161,35 @@ def test_svg_chart_handles_empty_and_flat_series():
     assert "<polyline" in flat and "nan" not in flat
     gap = svg_chart("t", np.arange(1, 4), [("x", np.array([1.0, np.nan, 2.0]), "#000")], (0, None))
     assert "nan" not in gap
+
+
+def test_seats_admit_up_to_the_capacity_and_free_on_give_back(monkeypatch):
+    seats = Seats(capacity=2, idle_minutes=1)
+    first, second = seats.take(), seats.take()
+    assert first is not None and second is not None and first is not second
+    assert seats.take() is None and len(seats) == 2  # the class is full
+    seats.give_back(first)
+    seats.give_back(first)  # twice counts once
+    assert len(seats) == 1
+    third = seats.take()
+    assert third is not None and seats.take() is None
+    clock = [100.0]
+    monkeypatch.setattr("analysis.classroom.time.monotonic", lambda: clock[0])
+    third.touch()
+    clock[0] += 42
+    assert third.idle_seconds() == 42
+    third.touch()
+    assert third.idle_seconds() == 0
+    monkeypatch.setenv("RELOCATION_APP_CAPACITY", "7")
+    monkeypatch.setenv("RELOCATION_APP_IDLE_MINUTES", "2.5")
+    assert (Seats().capacity, Seats().idle_minutes) == (7, 2.5)
+
+
+def test_run_py_app_defaults_are_the_apps():
+    import run
+    from analysis import classroom
+
+    assert (run.CLASS_CAPACITY, run.CLASS_IDLE_MINUTES) == (classroom.CAPACITY, classroom.IDLE_MINUTES)
 
 
 # ---------------------------------------------------------------------------- the server
@@ -464,3 +494,90 @@ def test_sigterm_to_run_py_app_with_a_browser_connected_frees_the_port(tmp_path)
     assert took is not None, f"after SIGTERM the server was still alive or holding port {port} 10 s later"
     assert process.wait(timeout=5) == 0  # a stop asked for is not an error
     print(f"SIGTERM with a page open: stopped in {took:.1f} s")
+
+
+def test_a_full_class_turns_newcomers_away_and_idle_or_closed_pages_free_their_seat(tmp_path):
+    """With room for one session: a second visitor gets the page saying the class is full
+    (English and Chinese); the first page, left alone, is closed after the idle time and
+    its seat goes to the next visitor; a page closed in the browser frees its seat too."""
+    sync_api = _playwright()
+    expect = sync_api.expect
+    idle_minutes = 0.15  # 9 s
+    process, url = serve_in_background(
+        via_run_py=True, log=tmp_path / "server.log", app_args=("--capacity", "1", "--idle-minutes", str(idle_minutes))
+    )
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = _launch(playwright)
+            first, second, third, fourth = (browser.new_context().new_page() for _ in range(4))
+            first.goto(url, wait_until="commit")
+            first.locator(".run-step").wait_for(timeout=90_000)
+            _step(first, 1)
+            opened = time.monotonic()
+
+            second.goto(url, wait_until="commit")
+            second.get_by_role("heading", name="The class is full").wait_for(timeout=30_000)
+            expect(second.get_by_role("heading", name="人数已满")).to_be_visible()
+            expect(second.get_by_text("already has 1 students")).to_be_visible()
+            expect(second.locator(".run-step")).to_have_count(0)
+            assert time.monotonic() - opened < 60 * idle_minutes  # the first page still held its seat
+
+            first.get_by_role("heading", name="This page was closed").wait_for(timeout=30_000)
+            expect(first.get_by_role("heading", name="页面已关闭")).to_be_visible()
+            expect(first.locator(".run-step")).to_have_count(0)
+            assert time.monotonic() - opened >= 60 * idle_minutes - 1
+
+            third.goto(url, wait_until="commit")
+            third.locator(".run-step").wait_for(timeout=90_000)  # the idle page's seat
+            _step(third, 1)
+            third.close(run_before_unload=True)  # closing the tab gives the seat back
+
+            fourth.goto(url, wait_until="commit")
+            fourth.locator(".run-step").wait_for(timeout=90_000)
+            browser.close()
+    finally:
+        stop_server(process)
+
+
+def test_an_idle_session_gives_back_its_seat_and_its_model(monkeypatch):
+    """Rendered without a browser: after the idle time the page shows the notice in both
+    languages, the seat is free and the session's model has been garbage-collected."""
+    import gc
+    import weakref
+
+    import solara
+
+    import app
+
+    seats = Seats(capacity=1, idle_minutes=0.02)  # 1.2 s
+    monkeypatch.setattr(app, "SEATS", seats)
+    models: list[weakref.ref] = []
+    build = app.ClassroomModel
+
+    def tracked(**kwargs):
+        model = build(**kwargs)
+        models.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(app, "ClassroomModel", tracked)
+    box, context = solara.render(app.Page(), handle_error=False)
+    assert len(models) == 1 and len(seats) == 1
+    deadline = time.monotonic() + 15
+    while len(seats) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    gc.collect()
+    assert len(seats) == 0 and models[0]() is None
+    html = " ".join(w.unsafe_innerHTML or "" for w in _widgets(box) if hasattr(w, "unsafe_innerHTML"))
+    assert "This page was closed" in html and "页面已关闭" in html and "0.02 minutes" in html
+    context.close()
+
+
+def _widgets(widget):
+    """A widget and everything under it (its children)."""
+    import ipywidgets
+
+    yield widget
+    for child in getattr(widget, "children", None) or []:
+        if isinstance(child, ipywidgets.Widget):
+            yield from _widgets(child)

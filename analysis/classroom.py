@@ -547,6 +547,12 @@ def _points(x: np.ndarray, y: np.ndarray) -> str:
     return ("%.1f,%.1f " * (len(xy) // 2) % tuple(xy)).rstrip()
 
 
+def _text_width(text_: str, size: float = 10) -> float:
+    """Rough width in pixels of `text_` in a sans-serif font of `size` px: Chinese characters
+    are square, Latin ones a little over half as wide."""
+    return sum(size if ord(c) >= 0x2E80 else 0.58 * size for c in text_)
+
+
 def svg_chart(
     title: str,
     month: np.ndarray,
@@ -554,12 +560,19 @@ def svg_chart(
     limits: tuple[float | None, float | None] | None,
     previous: tuple[np.ndarray, list[np.ndarray]] | None = None,
     width: int = 280,
-    height: int = 172,
+    height: int = 152,
 ) -> str:
     """A small line chart as inline SVG; `previous` (months, one array per series) is drawn
-    dashed beneath. A redraw costs well under a millisecond."""
-    left, right, top, bottom = 46, 8, 20, 38
+    dashed beneath. `height` is the plot with its month labels; the legend goes below
+    them, in two columns where the labels fit, else one, and the picture grows to hold it
+    (no legend over the axis labels). A redraw costs well under a millisecond."""
+    left, right, top, bottom = 46, 8, 20, 18
     w, h = width - left - right, height - top - bottom
+    columns = (
+        2 if len(series) > 1 and all(_text_width(label) + 13 <= (width - left) / 2 - 6 for label, _, _ in series) else 1
+    )
+    rows = -(-len(series) // columns)
+    total_height = height + 4 + 12 * rows
     arrays = [y for _, y, _ in series] + (list(previous[1]) if previous else [])
     values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
     if not values.size:
@@ -580,7 +593,7 @@ def svg_chart(
         return top + h * (1 - (np.asarray(y, dtype=float) - lo) / (hi - lo))
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="chart">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total_height}" role="img" class="chart">',
         f'<text x="{left}" y="13" font-size="12" font-weight="bold">{html_escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#bbb"/>',
     ]
@@ -603,10 +616,10 @@ def svg_chart(
                 f'<polyline class="current" fill="none" stroke="{colour}" stroke-width="1.8" '
                 f'points="{_points(sx(month), sy(y))}"/>'
             )
-        lx = left + (i % 2) * (w // 2)
-        ly = height - 14 + (i // 2) * 11 - (0 if len(series) <= 2 else 6)
-        parts.append(f'<rect x="{lx}" y="{ly - 7}" width="10" height="3" fill="{colour}"/>')
-        parts.append(f'<text x="{lx + 13}" y="{ly - 3}" font-size="10">{html_escape(label)}</text>')
+        lx = left + (i % columns) * (width - left) // 2
+        ly = height + 12 + (i // columns) * 12  # the text's baseline, below the month labels
+        parts.append(f'<rect x="{lx}" y="{ly - 5}" width="10" height="3" fill="{colour}"/>')
+        parts.append(f'<text class="legend" x="{lx + 13}" y="{ly}" font-size="10">{html_escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -581,3 +581,27 @@ def _widgets(widget):
     for child in getattr(widget, "children", None) or []:
         if isinstance(child, ipywidgets.Widget):
             yield from _widgets(child)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chart_legends_sit_below_the_month_labels_and_inside_the_picture(lang):
+    """The legend's text (10 px) starts below the month labels' baseline and ends inside the
+    picture; labels too long for two columns get a row each (no label is cut)."""
+    model = ClassroomModel(households=300, seed=1)
+    for _ in range(30):
+        model.step()
+    html = charts_html(model, lang)
+    for svg in re.findall(r"<svg[^>]*class=\"chart\">.*?</svg>", html):
+        height = float(re.search(r'height="([\d.]+)"', svg).group(1))
+        width = float(re.search(r'width="([\d.]+)"', svg).group(1))
+        months = [
+            float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" font-size="10" text-anchor="middle"', svg)
+        ]
+        legends = re.findall(r'<text class="legend" x="([\d.]+)" y="([\d.]+)" font-size="10">([^<]*)<', svg)
+        assert months and legends
+        assert min(float(y) for _, y, _ in legends) - 10 >= max(months) + 1, svg
+        assert max(float(y) for _, y, _ in legends) + 3 <= height
+        for x, _, label in legends:  # within the picture, by the same width estimate the chart uses
+            from analysis.classroom import _text_width
+
+            assert float(x) + _text_width(label) <= width + 1, label

@@ -168,6 +168,7 @@ def serve_in_background(
     log: Path | None = None,
     timeout: float = 90.0,
     app_args: tuple[str, ...] = (),
+    root: Path = ROOT,
 ) -> tuple[subprocess.Popen, str]:
     """Start the app on a free local port in its own process group; return (process, url)
     once the page answers. For tests and benchmarks; stop it with `stop_server`.
@@ -177,10 +178,11 @@ def serve_in_background(
         env: extra environment variables for the server.
         log: file for the server's output (shown in the error if it does not start).
         app_args: more options of `run.py app` (e.g. `("--host", "0.0.0.0")`); with via_run_py only.
+        root: the checkout whose `run.py app` to start (a benchmark compares with an older one).
     """
     port = free_port()
     if via_run_py:
-        command = [sys.executable, str(ROOT / "run.py"), "app", "--port", str(port), *app_args]
+        command = [sys.executable, str(root / "run.py"), "app", "--port", str(port), *app_args]
     else:
         check_assets()
         command = solara_command(port=port)
@@ -191,7 +193,7 @@ def serve_in_background(
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

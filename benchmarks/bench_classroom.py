@@ -232,14 +232,18 @@ async def _closed_for_idleness(session: ProtocolSession, wait: float) -> bool:
     return False
 
 
-def one_run(sessions: int, clicks: int, think: float, browsers: int, idle: float | None = None) -> dict[str, float]:
+def one_run(
+    sessions: int, clicks: int, think: float, browsers: int, idle: float | None = None, checkout: Path = ROOT
+) -> dict[str, float]:
     """Start a server, play the classroom against it, stop it; the figures of the run. With
     `idle` (minutes), the server frees idle sessions after that long, and the run waits for
     it after the clicks and measures the memory again."""
     import psutil
 
     app_args = ("--host", "0.0.0.0") + (("--idle-minutes", str(idle)) if idle else ())
-    process, url = serve_in_background(via_run_py=True, app_args=app_args)
+    if checkout != ROOT:
+        app_args = app_args[:2]  # an older checkout may not know --idle-minutes
+    process, url = serve_in_background(via_run_py=True, app_args=app_args, root=checkout)
     try:
         time.sleep(2)
         rss_empty = _server_rss(process.pid)
@@ -349,10 +353,16 @@ def main() -> None:
         default=None,
         help="minutes: free idle sessions this soon, and measure it after the clicks",
     )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=ROOT,
+        help="serve the app of another checkout (e.g. an export of an older commit), to compare",
+    )
     args = parser.parse_args()
     medians: dict[str, list[float]] = {"protocol": [], "browser": [], "per_session": [], "server_cpu": []}
     for run in range(1, args.repeat + 1):
-        r = one_run(args.sessions, args.clicks, args.think, args.browsers, args.idle)
+        r = one_run(args.sessions, args.clicks, args.think, args.browsers, args.idle, args.checkout)
         print(
             f"run {run}: {args.sessions} sessions ({args.browsers} in Chromium), {r['clicks_per_second']:.1f} clicks/s; "
             f"click to updated page: protocol sessions {ms(r['protocol'])}"

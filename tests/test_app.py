@@ -207,6 +207,15 @@ def test_the_page_assets_are_installed_by_pip_from_solara_assets():
     assert shutil.which("npm", path=NO_NPM_PATH) is None
 
 
+def test_missing_assets_are_named_with_the_pip_command(monkeypatch, tmp_path):
+    from analysis import app_assets
+
+    monkeypatch.setattr(app_assets, "cdn_dir", lambda: tmp_path)
+    assert app_assets.missing_assets() == list(PACKAGES)
+    with pytest.raises(RuntimeError, match=r"requirejs@2\.3\.6.*pip install -e '\.\[app\]'"):
+        app_assets.check_assets()
+
+
 def _tree(pid: int) -> list[psutil.Process]:
     root = psutil.Process(pid)
     return [root, *root.children(recursive=True)]

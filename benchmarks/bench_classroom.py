@@ -33,6 +33,7 @@ import asyncio
 import datetime
 import json
 import random
+import re
 import statistics
 import sys
 import threading
@@ -219,6 +220,44 @@ def ms(values: list[float]) -> str:
     return f"median {1000 * statistics.median(values):.0f} ms, p90 {1000 * p90:.0f} ms, max {1000 * max(values):.0f} ms"
 
 
+MONTH_SHOWN = re.compile(r'live-charts\\" data-month=\\"(\d+)')
+
+
+async def play_rate(session: ProtocolSession, seconds: float) -> float:
+    """Press Play, count the months the charts show for `seconds`, press Pause: months per
+    second (the page's speed setting asks for 5, one month every 200 ms)."""
+    play = session.find("run-play")
+    await session.click(play)
+    months: list[int] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            raw = await asyncio.wait_for(session.ws.recv(), left)
+        except TimeoutError:
+            break
+        months += [int(m) for m in MONTH_SHOWN.findall(raw if isinstance(raw, str) else raw.decode(errors="replace"))]
+    await session.click(play)
+    return (max(months) - min(months)) / seconds if len(months) > 1 else 0.0
+
+
+def play_run(sessions: int, seconds: float = 15.0) -> list[float]:
+    """`sessions` protocol sessions press Play together; each one's months per second."""
+    process, url = serve_in_background(via_run_py=True, app_args=("--host", "0.0.0.0"))
+    try:
+
+        async def classroom() -> list[float]:
+            opened = [ProtocolSession(url) for _ in range(sessions)]
+            for session in opened:
+                await session.open()
+            rates = await asyncio.gather(*(play_rate(s, seconds) for s in opened))
+            await asyncio.gather(*(s.close() for s in opened))
+            return list(rates)
+
+        return asyncio.run(classroom())
+    finally:
+        stop_server(process)
+
+
 async def _closed_for_idleness(session: ProtocolSession, wait: float) -> bool:
     """Whether the server tells `session` within `wait` seconds that its page was closed."""
     deadline = time.monotonic() + wait
@@ -354,12 +393,26 @@ def main() -> None:
         help="minutes: free idle sessions this soon, and measure it after the clicks",
     )
     parser.add_argument(
+        "--play",
+        action="store_true",
+        help="instead: every session presses Play at once; how many months a second each advances (5 asked)",
+    )
+    parser.add_argument(
         "--checkout",
         type=Path,
         default=ROOT,
         help="serve the app of another checkout (e.g. an export of an older commit), to compare",
     )
     args = parser.parse_args()
+    if args.play:
+        for run in range(1, args.repeat + 1):
+            rates = play_run(args.sessions)
+            print(
+                f"run {run}: {args.sessions} sessions playing at once: months per second per session median "
+                f"{statistics.median(rates):.2f}, min {min(rates):.2f}, max {max(rates):.2f} (5 asked)",
+                flush=True,
+            )
+        return
     medians: dict[str, list[float]] = {"protocol": [], "browser": [], "per_session": [], "server_cpu": []}
     for run in range(1, args.repeat + 1):
         r = one_run(args.sessions, args.clicks, args.think, args.browsers, args.idle, args.checkout)

@@ -331,10 +331,6 @@ def Classroom(seat: Seat) -> None:
             model.set(ClassroomModel(**controls.value))
         finished.set(False)
 
-    def set_controls(value: dict[str, Any]) -> None:
-        seat.touch()
-        controls.set(value)
-
     def play() -> None:
         """Step while Play is on, one month every `interval` ms (Mesa's ModelController
         does the same in a thread)."""
@@ -347,10 +343,8 @@ def Classroom(seat: Seat) -> None:
             playing.set(False)
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
-    tracked = solara.use_memo(lambda: solara.Reactive(controls.value), dependencies=[])
-    if tracked.value is not controls.value:  # a control was moved: the session is in use
-        tracked.value = controls.value
-        seat.touch()
+    # a control moved, the language switched: the session is in use
+    solara.use_effect(seat.touch, dependencies=[controls.value, lang.value])
 
     solara.Style(CSS)
     solara.Title(text(lang.value, "title"))

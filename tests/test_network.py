@@ -91,7 +91,7 @@ def test_neighbour_sum_matches_a_loop_over_the_ties(ties, later, seed):
         net.add(u, v, TieKind.NEIGHBOUR)
         for (a, b), strength in batch.items():
             pair = (min(a, b), max(a, b))
-            expected[pair] = strength
+            expected[pair] = float(np.float32(strength))  # strengths are stored in single precision
         net.neighbour_sum(values)  # builds the cached matrix before the strengths change
         for (a, b), strength in batch.items():
             set_strength(net, a, b, strength)

@@ -39,6 +39,8 @@ from simulation.indicators import INDICATORS
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(width=None if sys.stdout.isatty() else 150)  # wide tables in logs and pipes
 err_console = Console(stderr=True)
+CLASS_CAPACITY = 40  # = analysis.classroom.CAPACITY, without importing the app's module for --help
+CLASS_IDLE_MINUTES = 15.0  # = analysis.classroom.IDLE_MINUTES
 
 SetOption = Annotated[
     list[str] | None,
@@ -714,30 +716,46 @@ def validate(
 def serve_app(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to let a classroom connect).")] = "127.0.0.1",
+    capacity: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Browser sessions served at once; a visitor beyond them gets a page saying the class is full "
+            "(docs/APP.md says what this machine sustains).",
+        ),
+    ] = CLASS_CAPACITY,
+    idle_minutes: Annotated[
+        float,
+        typer.Option(min=0.05, help="Minutes without a click after which a session is closed and its seat freed."),
+    ] = CLASS_IDLE_MINUTES,
 ) -> None:
-    """Serve the teaching app in the browser, offline once its assets are fetched; Ctrl-C stops it."""
+    """Serve the teaching app in the browser, offline; Ctrl-C, SIGTERM or a closed terminal stops all of it."""
     import os
     import shutil
-    import signal
-    import subprocess
 
-    from analysis.app_assets import OFFLINE_ENV, ensure_assets, solara_command
+    from analysis.app_assets import OFFLINE_ENV, check_assets, solara_command, supervise
 
     command = solara_command(host, port)  # no version check against PyPI, no usage reports
     if shutil.which(command[0]) is None:
         fail("the app needs its extra dependencies: pip install -e '.[app]'.")
     try:
-        ensure_assets()  # the page's JavaScript and CSS, served locally: no CDN at run time
+        check_assets()  # the page's JavaScript and CSS, from solara-assets: no CDN at run time
     except RuntimeError as exc:
         fail(str(exc))
-    console.print(f"Teaching app on http://{host}:{port} (Ctrl-C to stop)")
-    # solara re-launches itself: run it in its own process group so Ctrl-C stops all of it
-    process = subprocess.Popen(command, start_new_session=True, env={**os.environ, **OFFLINE_ENV})
-    try:
-        raise typer.Exit(code=process.wait())
-    except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+    console.print(
+        f"Teaching app on http://{host}:{port} for up to {capacity} sessions, each closed after "
+        f"{idle_minutes:g} minutes unused (Ctrl-C to stop)"
+    )
+    env = {
+        **os.environ,
+        **OFFLINE_ENV,
+        "RELOCATION_APP_CAPACITY": str(capacity),
+        "RELOCATION_APP_IDLE_MINUTES": str(idle_minutes),
+        # a page whose connection dropped without closing keeps its session this long (Solara's
+        # default is a day); a tab closed normally is freed at once
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "2m"),
+    }
+    raise typer.Exit(code=supervise(command, env))
 
 
 @app.command()

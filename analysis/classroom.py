@@ -8,6 +8,11 @@ library, no image encoding and no JavaScript asset (the page must work offline).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -171,6 +176,13 @@ TEXT: dict[str, dict[str, str]] = {
         "farming_origin": "farming at the origin",
         "workshop": "workshop",
         "villages_note": "one colour per origin village (colours repeat)",
+        "full_title": "The class is full",
+        "full": "This server already has {capacity} students on it, as many as it can serve quickly. Another "
+        "one would make the page slow for everyone, so it is not opened for you. Try again in a few minutes "
+        "(reload the page), or ask the teacher.",
+        "idle_title": "This page was closed",
+        "idle": "Nothing was done on this page for {minutes} minutes, so it was closed to make room for others. "
+        "Reload the page to start again.",
     },
     "zh": {
         "title": "易地扶贫搬迁与后续扶持：推力与拉力",
@@ -238,6 +250,11 @@ TEXT: dict[str, dict[str, str]] = {
         "farming_origin": "回原籍务农",
         "workshop": "扶贫车间",
         "villages_note": "每个迁出村一种颜色（颜色会重复）",
+        "full_title": "人数已满",
+        "full": "本服务器已有{capacity}名学生在使用，这是它能流畅服务的上限。再多一人会让所有人的页面变慢，"
+        "所以暂不为你打开。请过几分钟再试（刷新页面），或告诉老师。",
+        "idle_title": "页面已关闭",
+        "idle": "此页面已有{minutes}分钟无人操作，为给其他人腾出位置已被关闭。刷新页面即可重新开始。",
     },
 }
 for _lang, _i in (("en", 0), ("zh", 1)):
@@ -519,8 +536,17 @@ def _fmt(value: float) -> str:
 
 
 def _points(x: np.ndarray, y: np.ndarray) -> str:
+    """SVG polyline points "x,y x,y ..." of the finite values (one %-format over all: a
+    Python loop of f-strings costs several times more, and this runs every month)."""
     keep = np.isfinite(y)
-    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x[keep], y[keep], strict=True))
+    xy = np.column_stack([x[keep], y[keep]]).ravel().tolist()
+    return ("%.1f,%.1f " * (len(xy) // 2) % tuple(xy)).rstrip()
+
+
+def _text_width(text_: str, size: float = 10) -> float:
+    """Rough width in pixels of `text_` in a sans-serif font of `size` px: Chinese characters
+    are square, Latin ones a little over half as wide."""
+    return sum(size if ord(c) >= 0x2E80 else 0.58 * size for c in text_)
 
 
 def svg_chart(
@@ -530,12 +556,19 @@ def svg_chart(
     limits: tuple[float | None, float | None] | None,
     previous: tuple[np.ndarray, list[np.ndarray]] | None = None,
     width: int = 280,
-    height: int = 172,
+    height: int = 152,
 ) -> str:
     """A small line chart as inline SVG; `previous` (months, one array per series) is drawn
-    dashed beneath. A redraw costs well under a millisecond."""
-    left, right, top, bottom = 46, 8, 20, 38
+    dashed beneath. `height` is the plot with its month labels; the legend goes below
+    them, in two columns where the labels fit, else one, and the picture grows to hold it
+    (no legend over the axis labels). A redraw costs well under a millisecond."""
+    left, right, top, bottom = 46, 8, 20, 18
     w, h = width - left - right, height - top - bottom
+    columns = (
+        2 if len(series) > 1 and all(_text_width(label) + 13 <= (width - left) / 2 - 6 for label, _, _ in series) else 1
+    )
+    rows = -(-len(series) // columns)
+    total_height = height + 4 + 12 * rows
     arrays = [y for _, y, _ in series] + (list(previous[1]) if previous else [])
     values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
     if not values.size:
@@ -556,7 +589,7 @@ def svg_chart(
         return top + h * (1 - (np.asarray(y, dtype=float) - lo) / (hi - lo))
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="chart">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total_height}" role="img" class="chart">',
         f'<text x="{left}" y="13" font-size="12" font-weight="bold">{html_escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#bbb"/>',
     ]
@@ -579,10 +612,10 @@ def svg_chart(
                 f'<polyline class="current" fill="none" stroke="{colour}" stroke-width="1.8" '
                 f'points="{_points(sx(month), sy(y))}"/>'
             )
-        lx = left + (i % 2) * (w // 2)
-        ly = height - 14 + (i // 2) * 11 - (0 if len(series) <= 2 else 6)
-        parts.append(f'<rect x="{lx}" y="{ly - 7}" width="10" height="3" fill="{colour}"/>')
-        parts.append(f'<text x="{lx + 13}" y="{ly - 3}" font-size="10">{html_escape(label)}</text>')
+        lx = left + (i % columns) * (width - left) // 2
+        ly = height + 12 + (i // columns) * 12  # the text's baseline, below the month labels
+        parts.append(f'<rect x="{lx}" y="{ly - 5}" width="10" height="3" fill="{colour}"/>')
+        parts.append(f'<text class="legend" x="{lx + 13}" y="{ly}" font-size="10">{html_escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -626,10 +659,8 @@ def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: fl
         present = ~model.returned
         net = model.social.network
         keep = present[net.src] & present[net.dst] & (net.strength >= min_strength)
-        a, b = pos[net.src[keep]], pos[net.dst[keep]]
-        path = "".join(
-            f"M{x1} {y1}L{x2} {y2}" for x1, y1, x2, y2 in zip(a[:, 0], a[:, 1], b[:, 0], b[:, 1], strict=True)
-        )
+        ends = np.hstack([pos[net.src[keep]], pos[net.dst[keep]]]).ravel().tolist()
+        path = "M%d %dL%d %d" * (len(ends) // 4) % tuple(ends)  # one format for all ties: 5x a loop
         parts.append(f'<path d="{path}" stroke="#888" stroke-width="0.06" stroke-opacity="0.35" fill="none"/>')
     income = model.income_per_capita
     ratio = np.clip(income / max(float(np.percentile(income, 95)), 1.0), 0.0, 1.5)
@@ -643,10 +674,8 @@ def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: fl
     for g, colour in enumerate(palette):
         members = np.flatnonzero(present & (group == g))
         if members.size:
-            circles = "".join(
-                f'<circle cx="{x}" cy="{y}" r="{r:.2f}"/>'
-                for x, y, r in zip(pos[members, 0], pos[members, 1], radius[members], strict=True)
-            )
+            values = np.column_stack([pos[members], radius[members]]).ravel().tolist()
+            circles = '<circle cx="%d" cy="%d" r="%.2f"/>' * members.size % tuple(values)
             parts.append(f'<g fill="{colour}">{circles}</g>')
     x0, y0 = pos.min(axis=0) - 1
     x1, y1 = pos.max(axis=0) + 1
@@ -699,3 +728,81 @@ def explanation(lang: str) -> str:
         sections.append(f"<h4>{html_escape(t[group])}</h4><ul>{rows}</ul>")
     sections.append(f"<ul><li><b>{html_escape(t['colour_by'])}</b>: {html_escape(e['colour_by'])}</li></ul>")
     return f"<h3>{html_escape(t['explain_title'])}</h3><p>{html_escape(e['how'])}</p>" + "".join(sections)
+
+
+# ------------------------------------------------------------------------ seats
+CAPACITY = 40  # sessions one server takes at once (benchmarks/bench_classroom.py; docs/APP.md)
+IDLE_MINUTES = 15.0  # a session with no click for this long gives back its seat and its model
+
+
+@dataclass(eq=False)  # compared and hashed by identity: every seat is a different one
+class Seat:
+    """One admitted browser session: when it was last used."""
+
+    last_used: float
+
+    def touch(self) -> None:
+        """Mark the session as used now (a click, a control moved, a month played)."""
+        self.last_used = time.monotonic()
+
+    def idle_seconds(self) -> float:
+        return time.monotonic() - self.last_used
+
+
+class Seats:
+    """How many browser sessions the server holds, at most `capacity`, shared by all sessions
+    of the process (the page takes a seat when it opens and gives it back when it is closed
+    or left idle). Beyond the capacity a new visitor is shown a page saying the class is full
+    instead of making every page slow.
+
+    `capacity` and `idle_minutes` come from RELOCATION_APP_CAPACITY and
+    RELOCATION_APP_IDLE_MINUTES (set by `run.py app --capacity/--idle-minutes`) or the
+    defaults above.
+    """
+
+    def __init__(self, capacity: int | None = None, idle_minutes: float | None = None) -> None:
+        self.capacity = capacity if capacity is not None else int(os.environ.get("RELOCATION_APP_CAPACITY", CAPACITY))
+        self.idle_minutes = (
+            idle_minutes
+            if idle_minutes is not None
+            else float(os.environ.get("RELOCATION_APP_IDLE_MINUTES", IDLE_MINUTES))
+        )
+        self._taken: set[Seat] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> Seat | None:
+        """A seat for a new session, or None if the class is full."""
+        with self._lock:
+            if len(self._taken) >= self.capacity:
+                return None
+            seat = Seat(time.monotonic())
+            self._taken.add(seat)
+            return seat
+
+    def give_back(self, seat: Seat | None) -> None:
+        """Free a seat (idempotent: a seat given back twice counts once)."""
+        if seat is not None:
+            with self._lock:
+                self._taken.discard(seat)
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+
+SEATS = Seats()
+
+
+def return_memory() -> None:
+    """Collect garbage and hand freed memory back to the system (glibc's malloc_trim), so
+    that a session freed for idleness shows as less memory used by the server, not only as
+    room for the next one. Called rarely (once per freed session): a full collection takes
+    tens of milliseconds."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc and sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(libc).malloc_trim(0)

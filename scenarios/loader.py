@@ -25,16 +25,67 @@ class ScenarioError(ValueError):
     """A scenario file or override is missing, malformed or out of range."""
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse one TOML file, turning I/O and syntax errors into `ScenarioError`."""
+def _save_as_utf8(encoding: str) -> str:
+    """How to save a file as UTF-8, in the editors a teacher is likely to have, or convert it."""
+    return (
+        "Save it as UTF-8: in Notepad, File > Save As > Encoding: UTF-8; in VS Code, click the encoding in the "
+        f"status bar > Save with Encoding > UTF-8; or convert it with `iconv -f {encoding} -t UTF-8 old.toml > new.toml`."
+    )
+
+
+def _not_a_text_scenario(path: Path, raw: bytes) -> str | None:
+    """Why `raw` is not a UTF-8 TOML text, in one paragraph, or None if it is UTF-8.
+
+    TOML files are UTF-8 by definition, so a file in another encoding is refused rather than
+    guessed at: a guess (GBK, the default of many Chinese Windows editors, decodes most byte
+    strings) would turn some other encoding into wrong names without a word, and the same file
+    would fail in every other TOML tool. The message says which encoding it most likely is.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f'{path}: is saved as UTF-16 (Windows\' "Unicode"), not UTF-8, which TOML requires. {_save_as_utf8("UTF-16")}'
+    if b"\x00" in raw[:8192]:
+        return (
+            f"{path}: is a binary file, not a TOML scenario. A scenario is a text file of `key = value` lines, "
+            "like scenarios/baseline.toml; `python run.py scenarios` lists the ones that come with the model."
+        )
     try:
-        text = path.read_text(encoding="utf-8")
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        try:
+            raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return (
+                f"{path}: is not text in UTF-8 (undecodable bytes on line {line}), so it is not a TOML scenario. "
+                "If it is a scenario saved in another encoding, save it as UTF-8; otherwise pass a .toml file "
+                "such as scenarios/baseline.toml."
+            )
+        return (
+            f"{path}: is not UTF-8, which TOML requires: it looks saved as GBK/GB18030 (the default of many Chinese "
+            f"Windows editors; first non-UTF-8 byte on line {line}). {_save_as_utf8('GB18030')}"
+        )
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning I/O, encoding and syntax errors into `ScenarioError`.
+
+    A UTF-8 byte-order mark (older Notepad writes one) is accepted; any other encoding, or a
+    binary file, is a one-paragraph error naming the file (see `_not_a_text_scenario`).
+    """
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file.") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a folder, not a scenario file.") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).") from None
+    problem = _not_a_text_scenario(path, raw)
+    if problem is not None:
+        raise ScenarioError(problem)
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}.") from None
 

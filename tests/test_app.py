@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import inspect
 import os
 import re
 import shutil
+import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +20,7 @@ import numpy as np
 import psutil
 import pytest
 
-from analysis.app_assets import ensure_assets, serve_in_background, stop_server
+from analysis.app_assets import ENTRY_FILES, PACKAGES, cdn_dir, missing_assets, serve_in_background, stop_server
 from analysis.classroom import (
     BASELINE,
     COMMUNITY_CHOICES,
@@ -26,6 +30,7 @@ from analysis.classroom import (
     EXPLAIN,
     TEXT,
     ClassroomModel,
+    Seats,
     charts_html,
     community_base,
     explanation,
@@ -160,13 +165,113 @@ def test_svg_chart_handles_empty_and_flat_series():
     assert "nan" not in gap
 
 
+def test_seats_admit_up_to_the_capacity_and_free_on_give_back(monkeypatch):
+    seats = Seats(capacity=2, idle_minutes=1)
+    first, second = seats.take(), seats.take()
+    assert first is not None and second is not None and first is not second
+    assert seats.take() is None and len(seats) == 2  # the class is full
+    seats.give_back(first)
+    seats.give_back(first)  # twice counts once
+    assert len(seats) == 1
+    third = seats.take()
+    assert third is not None and seats.take() is None
+    clock = [100.0]
+    monkeypatch.setattr("analysis.classroom.time.monotonic", lambda: clock[0])
+    third.touch()
+    clock[0] += 42
+    assert third.idle_seconds() == 42
+    third.touch()
+    assert third.idle_seconds() == 0
+    monkeypatch.setenv("RELOCATION_APP_CAPACITY", "7")
+    monkeypatch.setenv("RELOCATION_APP_IDLE_MINUTES", "2.5")
+    assert (Seats().capacity, Seats().idle_minutes) == (7, 2.5)
+
+
+def test_run_py_app_defaults_are_the_apps():
+    import run
+    from analysis import classroom
+
+    assert (run.CLASS_CAPACITY, run.CLASS_IDLE_MINUTES) == (classroom.CAPACITY, classroom.IDLE_MINUTES)
+
+
 # ---------------------------------------------------------------------------- the server
-def test_run_py_app_serves_the_page_and_stops_with_everything_it_started(tmp_path):
-    process, _url = serve_in_background(via_run_py=True, log=tmp_path / "server.log")
-    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+NO_NPM_PATH = str(Path(sys.executable).parent)  # the environment's own bin folder: solara, python, no npm
+
+
+def test_the_page_assets_are_installed_by_pip_from_solara_assets():
+    assert missing_assets() == []
+    installed = {str(f) for f in importlib.metadata.files("solara-assets")}
+    for spec in PACKAGES:
+        entry = cdn_dir() / spec / ENTRY_FILES[spec]
+        # the file the page loads is one the solara-assets distribution installed (its RECORD)
+        assert any(f.endswith(f"share/solara/cdn/{spec}/{ENTRY_FILES[spec]}") for f in installed), spec
+        assert entry.stat().st_size > 1000
+    assert shutil.which("npm", path=NO_NPM_PATH) is None
+
+
+def test_missing_assets_are_named_with_the_pip_command(monkeypatch, tmp_path):
+    from analysis import app_assets
+
+    monkeypatch.setattr(app_assets, "cdn_dir", lambda: tmp_path)
+    assert app_assets.missing_assets() == list(PACKAGES)
+    with pytest.raises(RuntimeError, match=r"requirejs@2\.3\.6.*pip install -e '\.\[app\]'"):
+        app_assets.check_assets()
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on `port` (as uvicorn does, with SO_REUSEADDR, so the
+    closed connections left in TIME_WAIT do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _kill(tree: list[psutil.Process]) -> None:
+    """Clean up after a failed stop: kill what is left of a server's process tree."""
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(tree, timeout=5)
+
+
+def _stopped_within(tree: list[psutil.Process], port: int, seconds: float) -> float | None:
+    """Seconds until no process of `tree` is alive and `port` is free, or None if not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive and _port_is_free(port):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGINT", "SIGKILL"])
+def test_run_py_app_stopped_by_a_signal_stops_the_whole_server(tmp_path, sig):
+    """SIGHUP (a closed terminal), SIGINT (Ctrl-C) and SIGKILL sent to `run.py app` alone
+    (not to its server's process group) stop the server and free the port; SIGTERM is
+    tested with a browser connected, below."""
+    if not hasattr(signal, sig) or (sig == "SIGKILL" and sys.platform != "linux"):
+        pytest.skip(f"{sig} handling is tested on Linux")
+    process, url = serve_in_background(via_run_py=True, log=tmp_path / "server.log")
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    tree = _tree(process.pid)
     assert any("solara" in " ".join(p.cmdline()) for p in tree)
-    stop_server(process)
-    assert not [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert any(os.getpgid(p.pid) != os.getpgid(process.pid) for p in tree)  # the server has its own group
+    os.kill(process.pid, getattr(signal, sig))
+    took = _stopped_within(tree, port, 10)
+    if took is None:
+        _kill(tree)
+    assert took is not None, f"after {sig} the server was still alive or holding port {port} 10 s later"
+    print(f"{sig}: stopped in {took:.1f} s")
 
 
 # ---------------------------------------------------------------------------- in a browser
@@ -219,11 +324,10 @@ class ConnectionRecorder:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app served offline by `run.py app` (the user's command): assets fetched first,
-    then the server started with a dead CDN address (any asset missing locally fails) and
-    a recording proxy (any call home fails)."""
+    """The app served offline by `run.py app` (the user's command), with no npm on its PATH,
+    a dead CDN address (any asset missing locally fails) and a recording proxy (any call
+    home fails)."""
     _playwright()
-    ensure_assets()
     recorder = ConnectionRecorder()
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {
@@ -231,6 +335,7 @@ def server(tmp_path_factory):
         "HTTPS_PROXY": recorder.url,
         "HTTP_PROXY": recorder.url,
         "NO_PROXY": "",
+        "PATH": NO_NPM_PATH,  # the assets must come from the installed packages: no npm to fall back on
     }
     try:
         process, url = serve_in_background(via_run_py=True, env=env, log=log)
@@ -376,3 +481,138 @@ def test_every_browser_session_has_its_own_model(server):
         _step(second, 1)
         assert first.get_by_text("Month 2:").count() == 1
         browser.close()
+
+
+def test_sigterm_to_run_py_app_with_a_browser_connected_frees_the_port(tmp_path):
+    """A process manager stops `run.py app` with SIGTERM while a student's page is open: the
+    whole server stops within seconds and the port is free for the next `run.py app`."""
+    sync_api = _playwright()
+    process, url = serve_in_background(via_run_py=True, log=tmp_path / "server.log", env={"PATH": NO_NPM_PATH})
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    tree = _tree(process.pid)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = _launch(playwright)
+            page = browser.new_page()
+            page.goto(url, wait_until="commit")
+            page.locator(".run-step").wait_for(timeout=90_000)
+            _step(page, 1)  # a live session, its websocket open
+            os.kill(process.pid, signal.SIGTERM)
+            took = _stopped_within(tree, port, 10)
+            browser.close()
+    finally:
+        _kill(tree)
+    assert took is not None, f"after SIGTERM the server was still alive or holding port {port} 10 s later"
+    assert process.wait(timeout=5) == 0  # a stop asked for is not an error
+    print(f"SIGTERM with a page open: stopped in {took:.1f} s")
+
+
+def test_a_full_class_turns_newcomers_away_and_idle_or_closed_pages_free_their_seat(tmp_path):
+    """With room for one session: a second visitor gets the page saying the class is full
+    (English and Chinese); the first page, left alone, is closed after the idle time and
+    its seat goes to the next visitor; a page closed in the browser frees its seat too."""
+    sync_api = _playwright()
+    expect = sync_api.expect
+    idle_minutes = 0.15  # 9 s
+    process, url = serve_in_background(
+        via_run_py=True, log=tmp_path / "server.log", app_args=("--capacity", "1", "--idle-minutes", str(idle_minutes))
+    )
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = _launch(playwright)
+            first, second, third, fourth = (browser.new_context().new_page() for _ in range(4))
+            first.goto(url, wait_until="commit")
+            first.locator(".run-step").wait_for(timeout=90_000)
+            _step(first, 1)
+            opened = time.monotonic()
+
+            second.goto(url, wait_until="commit")
+            second.get_by_role("heading", name="The class is full").wait_for(timeout=30_000)
+            expect(second.get_by_role("heading", name="人数已满")).to_be_visible()
+            expect(second.get_by_text("already has 1 students")).to_be_visible()
+            expect(second.locator(".run-step")).to_have_count(0)
+            assert time.monotonic() - opened < 60 * idle_minutes  # the first page still held its seat
+
+            first.get_by_role("heading", name="This page was closed").wait_for(timeout=30_000)
+            expect(first.get_by_role("heading", name="页面已关闭")).to_be_visible()
+            expect(first.locator(".run-step")).to_have_count(0)
+            assert time.monotonic() - opened >= 60 * idle_minutes - 1
+
+            third.goto(url, wait_until="commit")
+            third.locator(".run-step").wait_for(timeout=90_000)  # the idle page's seat
+            _step(third, 1)
+            third.close(run_before_unload=True)  # closing the tab gives the seat back
+
+            fourth.goto(url, wait_until="commit")
+            fourth.locator(".run-step").wait_for(timeout=90_000)
+            browser.close()
+    finally:
+        stop_server(process)
+
+
+def test_an_idle_session_gives_back_its_seat_and_its_model(monkeypatch):
+    """Rendered without a browser: after the idle time the page shows the notice in both
+    languages, the seat is free and the session's model has been garbage-collected."""
+    import gc
+    import weakref
+
+    import solara
+
+    import app
+
+    seats = Seats(capacity=1, idle_minutes=0.02)  # 1.2 s
+    monkeypatch.setattr(app, "SEATS", seats)
+    models: list[weakref.ref] = []
+    build = app.ClassroomModel
+
+    def tracked(**kwargs):
+        model = build(**kwargs)
+        models.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(app, "ClassroomModel", tracked)
+    box, context = solara.render(app.Page(), handle_error=False)
+    assert len(models) == 1 and len(seats) == 1
+    deadline = time.monotonic() + 15
+    while len(seats) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    gc.collect()
+    assert len(seats) == 0 and models[0]() is None
+    html = " ".join(w.unsafe_innerHTML or "" for w in _widgets(box) if hasattr(w, "unsafe_innerHTML"))
+    assert "This page was closed" in html and "页面已关闭" in html and "0.02 minutes" in html
+    context.close()
+
+
+def _widgets(widget):
+    """A widget and everything under it (its children)."""
+    import ipywidgets
+
+    yield widget
+    for child in getattr(widget, "children", None) or []:
+        if isinstance(child, ipywidgets.Widget):
+            yield from _widgets(child)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chart_legends_sit_below_the_month_labels_and_inside_the_picture(lang):
+    """The legend's text (10 px) starts below the month labels' baseline and ends inside the
+    picture; labels too long for two columns get a row each (no label is cut)."""
+    model = ClassroomModel(households=300, seed=1)
+    for _ in range(30):
+        model.step()
+    html = charts_html(model, lang)
+    for svg in re.findall(r"<svg[^>]*class=\"chart\">.*?</svg>", html):
+        height = float(re.search(r'height="([\d.]+)"', svg).group(1))
+        width = float(re.search(r'width="([\d.]+)"', svg).group(1))
+        months = [
+            float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" font-size="10" text-anchor="middle"', svg)
+        ]
+        legends = re.findall(r'<text class="legend" x="([\d.]+)" y="([\d.]+)" font-size="10">([^<]*)<', svg)
+        assert months and legends
+        assert min(float(y) for _, y, _ in legends) - 10 >= max(months) + 1, svg
+        assert max(float(y) for _, y, _ in legends) + 3 <= height
+        for x, _, label in legends:  # within the picture, by the same width estimate the chart uses
+            from analysis.classroom import _text_width
+
+            assert float(x) + _text_width(label) <= width + 1, label

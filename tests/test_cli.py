@@ -129,3 +129,35 @@ def test_compare_refuses_a_set_that_makes_the_scenarios_equal():
     result = cli("compare", *files, *erase, "--replicates", "1", "--years", "1", *SET_ARGS)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "would erase a difference" in result.stderr and "public_welfare_jobs.toml 16.0" in result.stderr
+
+
+def _no_traceback_error(result: subprocess.CompletedProcess, *expected: str) -> str:
+    """The command failed with one paragraph (exit 2, no traceback) containing `expected`."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    message = " ".join(result.stderr.split())  # rich wraps long lines
+    for text in expected:
+        assert text in message, (text, message)
+    return message
+
+
+def test_a_scenario_saved_in_gbk_says_it_is_not_utf8_and_how_to_save_it(tmp_path):
+    path = tmp_path / "gbk.toml"
+    text = '# 基线情景：典型集中安置社区\nextends = "baseline.toml"\nname = "基线（GBK）"\n'
+    path.write_bytes(text.encode("gbk"))
+    (tmp_path / "baseline.toml").write_text(Path(BASELINE).read_text(encoding="utf-8"), encoding="utf-8")
+    message = _no_traceback_error(cli("run", str(path), "--years", "1"), str(path), "not UTF-8", "GBK")
+    assert "Save it as UTF-8" in message and "iconv -f GB18030 -t UTF-8" in message
+
+
+def test_a_binary_file_passed_as_a_scenario_is_not_a_toml_scenario(tmp_path):
+    path = tmp_path / "fit.toml"
+    path.write_bytes((ROOT / "docs" / "figures" / "fit.png").read_bytes())
+    _no_traceback_error(cli("run", str(path), "--years", "1"), str(path), "binary file, not a TOML scenario")
+
+
+def test_a_bad_set_is_reported_even_when_a_flag_sets_the_same_key():
+    result = cli("run", BASELINE, "--set", "simulation.years=abc", "--years", "1")
+    _no_traceback_error(result, "simulation.years")
+    help_text = " ".join(cli("run", "--help").stdout.split())
+    assert "--set" in help_text and "flag wins" in help_text

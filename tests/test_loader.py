@@ -113,3 +113,26 @@ def test_a_common_override_that_erases_a_difference_is_named():
     calibrated = [root / "calibrated" / "kaili_qingquan.toml", root / "calibrated" / "fengning_rencai.toml"]
     assert "--community typical" not in " ".join(erased_differences(files, {}, community="kaili_qingquan"))
     assert "--community kaili_qingquan would erase" in erased_differences(calibrated, {}, community="kaili_qingquan")[0]
+
+
+def test_utf8_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + '[community]\nid = "社区"\n'.encode())
+    assert load_scenario(path).community.id == "社区"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('[community]\nid = "易地搬迁"\n'.encode("gbk"), "looks saved as GBK/GB18030"),
+        ('[community]\nid = "x"\n'.encode("utf-16"), "UTF-16"),
+        (bytes(range(256)) * 4, "binary file, not a TOML scenario"),
+        (b"\x81\x30\xff\xfe\x80" * 10, "not text in UTF-8"),  # neither UTF-8 nor GB18030, no NUL byte
+    ],
+)
+def test_files_in_other_encodings_or_binary_are_one_clear_error(tmp_path, raw, expected):
+    path = tmp_path / "s.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert expected in str(err.value) and str(path) in str(err.value)

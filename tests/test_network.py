@@ -37,16 +37,69 @@ def test_store_matches_a_set_of_pairs(first, second, drop):
     assert (net.degree() == degree).all()
 
 
-def test_neighbour_sum_is_the_weighted_adjacency_product():
+def set_strength(net: TieNetwork, u: int, v: int, strength: float) -> None:
+    """Set the strength of the tie u-v, found by its two ends (not by its place in the arrays)."""
+    (index,) = np.flatnonzero((net.src == min(u, v)) & (net.dst == max(u, v)))
+    net.strength[index] = strength
+
+
+VALUES = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [7.0, 7.0]])  # one row per household
+
+
+def test_neighbour_sum_by_hand_through_merges_removals_and_new_strengths():
+    """Each household's strength-weighted sum of its contacts' rows, worked out by hand,
+    after ties are merged in, strengths change and ties are dropped (each change must
+    reach the cached sparse matrix)."""
     net = TieNetwork(4)
-    net.add(np.array([0, 1, 2]), np.array([1, 2, 0]), TieKind.VILLAGE)
-    net.strength[:] = np.array([0.5, 1.0, 0.25], dtype=np.float32)  # ties (0,1), (0,2), (1,2) in key order
-    values = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [7.0, 7.0]])
-    dense = np.zeros((4, 4))
-    for u, v, w in zip(net.src, net.dst, net.strength, strict=True):
-        dense[u, v] = dense[v, u] = w
-    assert np.allclose(net.neighbour_sum(values), dense @ values)
-    assert (net.neighbour_sum(values)[3] == 0).all()
+    net.add(np.array([1, 2, 0]), np.array([0, 1, 2]), TieKind.VILLAGE)
+    set_strength(net, 0, 1, 0.5)
+    set_strength(net, 0, 2, 0.25)
+    set_strength(net, 1, 2, 1.0)
+    # 0: 0.5 x (0, 2) + 0.25 x (3, 0); 1: 0.5 x (1, 0) + 1 x (3, 0); 2: 0.25 x (1, 0) + 1 x (0, 2); 3: no ties
+    assert np.allclose(net.neighbour_sum(VALUES), [[0.75, 1.0], [3.5, 0.0], [0.25, 2.0], [0.0, 0.0]])
+
+    net.add(np.array([3, 2]), np.array([0, 3]), TieKind.NEIGHBOUR)  # merged between the others, strength 1
+    # 0 and 2 gain (7, 7); 3 gains (1, 0) + (3, 0)
+    assert np.allclose(net.neighbour_sum(VALUES), [[7.75, 8.0], [3.5, 0.0], [7.25, 9.0], [4.0, 0.0]])
+
+    set_strength(net, 2, 3, 0.5)  # a tie weakens: the next sum sees it
+    assert np.allclose(net.neighbour_sum(VALUES), [[7.75, 8.0], [3.5, 0.0], [3.75, 5.5], [2.5, 0.0]])
+
+    net.keep(~((net.src == 1) & (net.dst == 2)))  # the tie 1-2 is dropped
+    assert np.allclose(net.neighbour_sum(VALUES), [[7.75, 8.0], [0.5, 0.0], [3.75, 3.5], [2.5, 0.0]])
+
+
+weighted_ties = st.dictionaries(
+    st.tuples(st.integers(0, 11), st.integers(0, 11)).filter(lambda p: p[0] != p[1]),
+    st.floats(0.05, 1.0),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ties=weighted_ties, later=weighted_ties, seed=st.integers(0, 2**32 - 1))
+def test_neighbour_sum_matches_a_loop_over_the_ties(ties, later, seed):
+    """Against a plain dictionary of tie strengths, ties added in two batches (the second
+    refreshing some of the first to strength 1)."""
+    values = np.random.default_rng(seed).normal(size=(12, 3))
+    net = TieNetwork(12)
+    expected: dict[tuple[int, int], float] = {}
+    for batch in (ties, later):
+        if not batch:
+            continue
+        u, v = np.array(list(batch)).T
+        net.add(u, v, TieKind.NEIGHBOUR)
+        for (a, b), strength in batch.items():
+            pair = (min(a, b), max(a, b))
+            expected[pair] = float(np.float32(strength))  # strengths are stored in single precision
+        net.neighbour_sum(values)  # builds the cached matrix before the strengths change
+        for (a, b), strength in batch.items():
+            set_strength(net, a, b, strength)
+    total = np.zeros_like(values)
+    for (a, b), strength in expected.items():
+        total[a] += strength * values[b]
+        total[b] += strength * values[a]
+    assert np.allclose(net.neighbour_sum(values), total)
 
 
 def test_existing_ties_are_refreshed_not_duplicated():

@@ -358,13 +358,16 @@ class ResettlementModel(mesa.Model):
         option = pop.option[workers]
         first_month = self.month == 1
         fixed = self.self_employed[workers]  # business owners do not separate (their business fails or not)
-        # This month's draws, one set per member whether or not the member needs it: a
-        # member keeps the same draws when a policy changes what others do, so paired runs
-        # of two scenarios differ by what the policy does, not by reshuffled luck.
-        draws = rng.random((5, pop.n_members))
-        noise = rng.random((pop.n_members, N_OPTIONS), dtype=np.float32)
+        # This month's draws, one set per labour-force member whether or not the member
+        # needs it (the labour force does not depend on policies): a member keeps the same
+        # draws when a policy changes what others do, so paired runs of two scenarios differ
+        # by what the policy does, not by reshuffled luck. Indexed by position in `workers`.
+        draws = rng.random((5, workers.size))
+        noise = rng.random((workers.size, N_OPTIONS), dtype=np.float32)
+        slot = np.empty(pop.n_members, dtype=np.int64)
+        slot[workers] = np.arange(workers.size)
         # separations: posts end; out-of-county jobs end (reserved posts end by their policy's rule)
-        u_sep = draws[0, workers]
+        u_sep = draws[0]
         in_capped = IS_CAPPED[option] & ~fixed & ~self.reserved[workers]
         was_out = option == Option.OUT_OF_COUNTY
         separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
@@ -373,7 +376,7 @@ class ResettlementModel(mesa.Model):
         option = np.where(separated, Option.NOT_WORKING, option).astype(np.int8)
         pop.option[workers] = option
         # who reviews
-        u_rev = draws[1, workers]
+        u_rev = draws[1]
         # a reserved post is a stopgap: its holder looks for other work as often as someone without work
         searching = (option == Option.NOT_WORKING) | self.reserved[workers]
         rate = np.where(searching, s.choice.review_rate_not_working, s.choice.review_rate)
@@ -383,7 +386,7 @@ class ResettlementModel(mesa.Model):
         seeker_was_out = was_out[seeking]
         view = self.view()
         # priority: the policies' scores (e.g. zero-employment households first), then a lottery
-        lottery = draws[2, seekers]
+        lottery = draws[2, slot[seekers]]
         score = self.policies.sum_of("priority", view, (seekers.size,), seekers)
         order = np.lexsort((lottery, -score))
         seekers, seeker_was_out = seekers[order], seeker_was_out[order]
@@ -419,9 +422,9 @@ class ResettlementModel(mesa.Model):
         p_find = self.economy.job_finding_out + self.policies.sum_of("job_finding", view, (seekers.size,), seekers)
         if self.social is not None:
             p_find = p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY]
-        finds_out = draws[3, seekers] < np.minimum(p_find, 1.0)
+        finds_out = draws[3, slot[seekers]] < np.minimum(p_find, 1.0)
         u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
-        u -= np.log(-np.log(np.maximum(noise[seekers], np.float32(1e-30))))  # Gumbel noise from the uniform draws
+        u -= np.log(-np.log(np.maximum(noise[slot[seekers]], np.float32(1e-30))))  # Gumbel noise from the uniforms
         # a reserved post or one's own business is kept unless something else ranks above
         # it (a reserved post without the switching cost: a stopgap holds no one back); it
         # is open to no one else
@@ -443,7 +446,7 @@ class ResettlementModel(mesa.Model):
         self.self_employed[seekers[~keep & own]] = False  # closed the business for other work
         # new out-of-county jobs get a sector
         newly_out = (choice == Option.OUT_OF_COUNTY) & (current != Option.OUT_OF_COUNTY)
-        sector_draw = draws[4, seekers] < s.wages.out_of_county_industry_share
+        sector_draw = draws[4, slot[seekers]] < s.wages.out_of_county_industry_share
         pop.out_sector_industry[seekers[newly_out]] = sector_draw[newly_out]
         pop.option[seekers] = choice
         returners = seeker_was_out & (choice != Option.OUT_OF_COUNTY) & self.member_relocated[seekers]

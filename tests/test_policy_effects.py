@@ -46,7 +46,7 @@ INCOME_MARGIN = 0.02  # a fall of 2 % of the base income
 TARGETS: dict[str, tuple[str, int]] = {  # policy -> (target indicator, +1 up / -1 down)
     "skills_training": ("income_per_capita_mean", +1),
     "public_welfare_jobs": ("share_public_welfare", +1),
-    "workshops": ("income_per_capita_mean", +1),  # paid work near home; carers: tests/policies/test_workshops.py
+    "workshops": ("share_workshop", +1),  # posts near home taken (income: docs/MODEL.md 7.9; carers: tests/policies)
     "labour_export": ("share_out_of_county", +1),
     "community_services": ("integration_index", +1),
     "transition_period": ("returned_households", +1),

@@ -230,9 +230,10 @@ def RunCard(
     interval: solara.Reactive[int],
     on_step: Callable[[], None],
     on_reset: Callable[[], None],
+    on_bad_year: Callable[[], None],
     lang: str,
 ) -> None:
-    """Reset / Play / Step, the playing speed and the month; a note when the controls
+    """Reset / Play / Step, a bad year for outside work, the playing speed and the month; a note when the controls
     differ from the running model's."""
     with solara.Card(text(lang, "run"), margin=0):
         with solara.Row(justify="space-between"):
@@ -251,6 +252,13 @@ def RunCard(
                 disabled=playing.value or finished,
                 classes=["run-step"],
             )
+        solara.Button(
+            text(lang, "bad_year"),
+            color="warning",
+            on_click=on_bad_year,
+            disabled=finished or model.shocks.bad_year_start > 0,
+            classes=["run-bad-year"],
+        )
         LiveSlot(live, "month", classes="month-counter")
         LiveSlot(live, "households", style="font-size: 0.85em; color: #666")
         SliderControl(
@@ -305,6 +313,7 @@ def Classroom(seat: Seat) -> None:
     playing = solara.use_reactive(False)
     finished = solara.use_reactive(False)
     interval = solara.use_reactive(200)
+    bad_year_started = solara.use_reactive(0)  # re-renders the button (disabled) once pressed
     live = solara.use_memo(LiveView, dependencies=[])
     solara.use_effect(
         lambda: live.show(model.value, lang.value, previous.value),
@@ -331,6 +340,14 @@ def Classroom(seat: Seat) -> None:
             model.set(ClassroomModel(**controls.value))
         finished.set(False)
 
+    def bad_year() -> None:
+        """A bad year for work outside the county from next month (once per run)."""
+        seat.touch()
+        with live.lock:
+            model.value.start_bad_year()
+            live.refresh()
+        bad_year_started.set(model.value.shocks.bad_year_start)
+
     def play() -> None:
         """Step while Play is on, one month every `interval` ms (Mesa's ModelController
         does the same in a thread)."""
@@ -354,7 +371,9 @@ def Classroom(seat: Seat) -> None:
             solara.Button("English", value="en")
             solara.Button("中文", value="zh")
     with solara.Sidebar(), solara.Column(gap="10px"):
-        RunCard(live, model.value, finished.value, controls.value, playing, interval, step_once, reset, lang.value)
+        RunCard(
+            live, model.value, finished.value, controls.value, playing, interval, step_once, reset, bad_year, lang.value
+        )
         for group in ("setting", "factors", "policies"):
             ControlGroup(group, controls, lang.value)
     with solara.Column():

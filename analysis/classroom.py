@@ -78,6 +78,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("social", "float", _C.social, 0.0, 6.0, 0.5),
     Control("inertia", "float", _C.inertia, 0.0, 5.0, 0.5),
     Control("transition_years", "int", BASELINE.policies.transition_period.years, 0, 3, 1),
+    Control("shocks", "switch", False),  # off by default, as in the baseline (TEACHING.md figures)
     Control("mixed_allocation", "switch", BASELINE.ties.allocation == "mixed", group="policies"),
     Control("public_welfare_jobs", "switch", BASELINE.policies.public_welfare_jobs.enabled, group="policies"),
     Control("subsistence_allowance", "switch", BASELINE.policies.subsistence_allowance.enabled, group="policies"),
@@ -91,6 +92,7 @@ CONTROLS: tuple[Control, ...] = (
             "employment_guarantee",
             "origin_resources",
             "startup_support",
+            "monitoring",
         )
     ),
 )
@@ -147,6 +149,11 @@ TEXT: dict[str, dict[str, str]] = {
         "employment_guarantee": "One job per household guarantee",
         "origin_resources": "Land transfer and asset income",
         "startup_support": "Start-up support for returnees",
+        "monitoring": "Monitoring against falling back into poverty",
+        "shocks": "Shocks: illness, unpaid wages, bad harvests",
+        "bad_year": "⚡ Bad year outside",
+        "bad_year_on": "A bad year for work outside the county: from month {month} to month {end}.",
+        "fell_back": "Households fallen back into poverty",
         "ready": "Month 0: press Step or ▶ Play to start.",
         "status": "Month {month}: {employed:.0%} of workers employed, {out:.0%} of them outside the county; "
         "income {income:,.0f} yuan per person a year; {poor:.0%} poor.",
@@ -222,6 +229,11 @@ TEXT: dict[str, dict[str, str]] = {
         "employment_guarantee": "每户至少一人就业",
         "origin_resources": "土地流转与资产收益",
         "startup_support": "返乡创业扶持",
+        "monitoring": "防返贫动态监测和帮扶",
+        "shocks": "风险冲击：疾病、欠薪、歉收",
+        "bad_year": "⚡ 外出务工坏年景",
+        "bad_year_on": "外出务工坏年景：第{month}月至第{end}月。",
+        "fell_back": "返贫户数（累计）",
         "ready": "第0月：点“单步”或“▶ 运行”开始。",
         "status": "第{month}月：{employed:.0%}的劳动力就业，其中{out:.0%}在县外；人均年收入{income:,.0f}元；贫困发生率{poor:.0%}。",
         "colour_by": "家庭颜色表示",
@@ -292,6 +304,10 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "employment_guarantee": "Policy: officials make sure each household with labour has one member working.",
         "origin_resources": "Policy: rent from idle land at the origin and dividends from collective assets.",
         "startup_support": "Policy: grants for returnees who start a small business.",
+        "monitoring": "Policy: households whose income falls near the poverty line, or that a shock hits, are "
+        "found after a few months and helped (medical assistance, a temporary post, a temporary top-up).",
+        "shocks": "Push at the destination and the origin: members fall ill, wages go unpaid, harvests fail. "
+        "The button Bad year outside sends many out-of-county workers home, as in 2020.",
         "colour_by": "Network view: colour each household by its main work or by its origin village.",
         "how": "Change a control, press Reset (the community restarts with the new settings; the previous run "
         "stays on the charts as a dashed line), then Step or Play.",
@@ -321,6 +337,8 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "employment_guarantee": "政策：干部确保每个有劳动力的家庭至少一人就业。",
         "origin_resources": "政策：原籍闲置土地流转的租金和集体资产收益分红。",
         "startup_support": "政策：为返乡人员创办小生意提供补助。",
+        "monitoring": "政策：收入接近贫困线或遭受冲击的家庭，几个月后被发现并得到帮扶（医疗救助、临时岗位、临时救助）。",
+        "shocks": "目的地和原籍地的推力：家人生病、工资被拖欠、庄稼歉收。“外出务工坏年景”按钮让许多县外务工者返乡，如2020年。",
         "colour_by": "网络图：按主要就业去向或迁出村给家庭着色。",
         "how": "修改设置后点“重置”（社区按新设置重新开始，上一次的结果以虚线留在图上），再点“单步”或“▶ 运行”。",
     },
@@ -422,6 +440,7 @@ def classroom_scenario(controls: dict[str, Any]) -> Scenario:
         "policies.transition_period.years": int(c["transition_years"]),
         "ties.allocation": "mixed" if c["mixed_allocation"] else "village_clustered",
         "ties.metrics_at_end": False,
+        "shocks.enabled": bool(c["shocks"]),
         **{f"policies.{name}.enabled": bool(c[name]) for name in POLICY_SWITCHES},
         "simulation.years": YEARS,
     }
@@ -453,6 +472,7 @@ class ClassroomModel(ResettlementModel):
         social: float = DEFAULTS["social"],
         inertia: float = DEFAULTS["inertia"],
         transition_years: int = DEFAULTS["transition_years"],
+        shocks: bool = DEFAULTS["shocks"],
         mixed_allocation: bool = DEFAULTS["mixed_allocation"],
         public_welfare_jobs: bool = DEFAULTS["public_welfare_jobs"],
         subsistence_allowance: bool = DEFAULTS["subsistence_allowance"],
@@ -463,6 +483,7 @@ class ClassroomModel(ResettlementModel):
         employment_guarantee: bool = DEFAULTS["employment_guarantee"],
         origin_resources: bool = DEFAULTS["origin_resources"],
         startup_support: bool = DEFAULTS["startup_support"],
+        monitoring: bool = DEFAULTS["monitoring"],
     ) -> None:
         controls = {key: value for key, value in locals().items() if key in DEFAULTS}
         super().__init__(classroom_scenario(controls), seed=int(seed))
@@ -512,6 +533,7 @@ CHARTS = (
     ("poverty", (("poverty_rate", "#de2d26"),), (0.0, None)),
     ("integration", (("integration_index", "#756bb1"),), (0.0, 1.0)),
     ("returned", (("returned_households", "#636363"),), (0.0, None)),
+    ("fell_back", (("fell_back_cumulative", "#e6550d"),), (0.0, None)),
 )
 CHART_COLUMNS = ("month", *(column for _, lines, _ in CHARTS for column, _ in lines))
 
@@ -707,13 +729,17 @@ def status_line(model: ResettlementModel, lang: str) -> str:
         return TEXT[lang]["ready"]
     ind = model.indicators
     out = ind["share_out_of_county"]
-    return TEXT[lang]["status"].format(
+    line = TEXT[lang]["status"].format(
         month=model.steps,
         employed=ind["employment_rate"],
         out=out if np.isfinite(out) else 0.0,
         income=ind["income_per_capita_mean"],
         poor=ind["poverty_rate"],
     )
+    start = model.shocks.bad_year_start
+    if start and start <= model.steps + 1:
+        line += " " + TEXT[lang]["bad_year_on"].format(month=start, end=start + model.config.shocks.bad_year_months - 1)
+    return line
 
 
 def explanation(lang: str) -> str:

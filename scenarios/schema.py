@@ -249,6 +249,25 @@ class Income(Strict):
     poverty_line_yuan: NonNegative = 4_000.0
     pension_yuan_month: NonNegative = 120.0
     pension_age: Annotated[int, Field(ge=50, le=80)] = 60
+    monitoring_line_yuan: NonNegative = 6_000.0
+
+
+class Shocks(Strict):
+    """What can go wrong in a month (docs/MODEL.md 7.10): illness, unpaid wages, a bad
+    harvest at the origin, a bad year for work outside the county. Rates are per year."""
+
+    enabled: bool = False
+    illness_rate: Share = 0.138
+    hospital_cost_yuan: NonNegative = 8_000.0
+    out_of_pocket_share: Share = 0.3
+    arrears_rate: Share = 0.01
+    arrears_months: Annotated[float, Field(ge=0.0, le=12.0)] = 2.0
+    crop_loss_rate: Share = 0.12
+    crop_loss_share: Share = 0.3
+    bad_year_month: Annotated[int, Field(ge=0, le=600)] = 0
+    bad_year_months: Annotated[int, Field(ge=1, le=60)] = 12
+    bad_year_return_share: Share = 0.3
+    bad_year_job_finding_factor: Share = 0.5
 
 
 class LivingCosts(Strict):
@@ -295,6 +314,7 @@ class Scenario(Strict):
     ties: Ties = Ties()
     return_to_origin: ReturnToOrigin = ReturnToOrigin()
     living_costs: LivingCosts = LivingCosts()
+    shocks: Shocks = Shocks()
     policies: Policies = Policies()  # type: ignore[valid-type]
 
     @property

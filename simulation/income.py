@@ -31,6 +31,7 @@ class HouseholdIncome:
     pension: np.ndarray
     transfers: np.ndarray  # from policies: rent, asset income, the subsistence allowance
     living_costs: np.ndarray  # extra costs of living in the town
+    medical_costs: np.ndarray | None = None  # out-of-pocket costs of illness this month (shocks)
 
     @property
     def total(self) -> np.ndarray:
@@ -39,8 +40,9 @@ class HouseholdIncome:
 
     @property
     def net(self) -> np.ndarray:
-        """Income less the extra costs of living in town, yuan per month."""
-        return self.total - self.living_costs
+        """Income less the extra costs of living in town and of illness, yuan per month."""
+        medical = 0.0 if self.medical_costs is None else self.medical_costs
+        return self.total - self.living_costs - medical
 
 
 def earnings_and_pensions(

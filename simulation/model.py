@@ -7,7 +7,9 @@ One call to `ResettlementModel.step()` is one month (docs/MODEL.md, section 3):
 3. job separations; who reviews their work this month;
 4. the batched work choice of all seekers (logit draw, posts filled in priority order),
    then the policies' placements;
-5. skills, return flow, incomes, transfers, the costs of living in town, poverty;
+   (shocks of the month, when on, are drawn first: docs/MODEL.md 7.10);
+5. skills, return flow, incomes, transfers, the costs of living in town, poverty and its
+   flows over the last twelve months;
 6. ties (when on), integration, going back to the origin;
 7. policy costs; indicators, collected by the DataCollector.
 
@@ -48,6 +50,7 @@ from .options import (
 )
 from .policies import MonthView, PolicySet
 from .population import Population, assign_care_duties, generate_population, labour_mask
+from .shocks import PovertyFlows, ShockState, out_of_county
 from .social import (
     SocialState,
     contact_shares,
@@ -173,6 +176,11 @@ class ResettlementModel(mesa.Model):
         self.economy = self.base_economy
         self.social: SocialState | None = init_social(scenario, pop, self.rng) if scenario.ties.enabled else None
         self.policies = PolicySet(scenario, self)
+        # the shocks' own stream, spawned after the policies' so that neither changes the other
+        self.shocks = ShockState(scenario.shocks, pop, self.rng.spawn(1)[0])
+        self.shock_separated = np.zeros(n_m, dtype=bool)
+        self.flows = PovertyFlows(n_h)
+        self.living_costs = np.zeros(n_h)  # this month's extra costs of living in town, per household
         self.income_per_capita = np.zeros(n_h)
         self.net_income_per_capita = np.zeros(n_h)
         self.household_income: HouseholdIncome | None = None
@@ -240,6 +248,7 @@ class ResettlementModel(mesa.Model):
         if self.month > 1 and (self.month - 1) % 12 == 0:
             self._age_one_year()
         self._policies_start_month()
+        self.shocks.draw(self.month, self.pop)
         returners = self._choose_work()
         self._apply_placements()
         self._learn()
@@ -373,6 +382,23 @@ class ResettlementModel(mesa.Model):
         separated = (in_capped & (u_sep < s.labour_demand.separation_rate_local)) | (
             was_out & (u_sep < s.labour_demand.separation_rate_out_of_county)
         )
+        # shocks end out-of-county jobs too: unpaid wages, the first month of a bad year
+        arrears, bad_year = self.shocks.separations(self.month, out_of_county(pop, self.labour))
+        by_shock = (arrears | bad_year)[workers] & ~fixed
+        if arrears.any():
+            owed = member_earnings(
+                s,
+                self.economy,
+                pop.education[arrears],
+                pop.skill[arrears],
+                self.land_share[arrears],
+                pop.distance_km[pop.household[arrears]],
+            )[:, Option.OUT_OF_COUNTY]
+            self.shocks.book_unpaid(pop, np.flatnonzero(arrears), owed * s.wages.remittance_share)
+        separated |= by_shock
+        self.shock_separated = np.zeros(pop.n_members, dtype=bool)
+        self.shock_separated[workers[by_shock]] = True
+        self.shocks.mark_hit(pop, self.month, self.shock_separated)
         option = np.where(separated, Option.NOT_WORKING, option).astype(np.int8)
         pop.option[workers] = option
         # who reviews
@@ -422,6 +448,7 @@ class ResettlementModel(mesa.Model):
         p_find = self.economy.job_finding_out + self.policies.sum_of("job_finding", view, (seekers.size,), seekers)
         if self.social is not None:
             p_find = p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY]
+        p_find = p_find * self.shocks.job_finding_factor(self.month)  # a bad year for outside work
         finds_out = draws[3, slot[seekers]] < np.minimum(p_find, 1.0)
         u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
         u -= np.log(-np.log(np.maximum(noise[slot[seekers]], np.float32(1e-30))))  # Gumbel noise from the uniforms
@@ -498,15 +525,29 @@ class ResettlementModel(mesa.Model):
         view = self.view()
         member_earn = np.zeros(pop.n_members)
         member_earn[workers] = self.policies.earnings(view, workers, earn)
+        shocks = self.shocks
+        if s.shocks.enabled:
+            # a bad harvest takes part of the farm income; a member in hospital earns nothing this month
+            option = pop.option[workers]
+            farm_part = np.where(option == Option.FARMING_ORIGIN, 1.0, 0.0) + np.where(
+                option == Option.PART_TIME, s.origin.part_time_farm_fraction, 0.0
+            )
+            hit = shocks.crop_loss(pop, self.month)[pop.household[workers]]
+            member_earn[workers] -= (
+                hit * s.shocks.crop_loss_share * farm_part * self.economy.farm_base * self.land_share[workers]
+            )
+            member_earn[shocks.ill] = 0.0
         out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
         member_earn[out] *= s.wages.remittance_share  # only remittances reach the household
         earnings, pension = earnings_and_pensions(pop, member_earn, s.income.pension_yuan_month, s.income.pension_age)
+        earnings = np.maximum(earnings - shocks.unpaid, 0.0)  # wages owed that never came
+        self.living_costs = destination_costs(pop, self.living_households(), self.labour, s.living_costs)
+        costs = self.living_costs
         transfers = self.policies.transfers(view, earnings + pension)
-        living = self.living_households()
-        costs = destination_costs(pop, living, self.labour, s.living_costs)
-        self.household_income = HouseholdIncome(earnings, pension, transfers, costs)
+        self.household_income = HouseholdIncome(earnings, pension, transfers, costs, shocks.medical)
         self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
         self.net_income_per_capita = per_capita_annual(self.household_income.net, pop.size)
+        self.flows.update(self.household_income.net, pop.size, s.income.poverty_line_yuan)
 
     def _social_month(self) -> None:
         """Ties form and fade (ties submodel on), and integration is updated."""
@@ -626,6 +667,7 @@ class ResettlementModel(mesa.Model):
             "public_welfare_posts_filled": int(counts[0, Option.PUBLIC_WELFARE]),
             "integration_index": float(self.integration[living].mean()) if living.any() else float("nan"),
             "returned_households": int(self.returned.sum()),
+            **self._flow_indicators(),
             **self.policies.indicators(self.view()),
         }
         if self.social is not None:
@@ -641,6 +683,30 @@ class ResettlementModel(mesa.Model):
             raise RuntimeError(f"indicators not declared in simulation.indicators.INDICATORS: {sorted(undeclared)}")
         self.indicators = ind_dict
         self.flat_indicators = {name: flat.get(name, float("nan")) for name in INDICATORS.names()}
+
+    def _flow_indicators(self) -> dict[str, float]:
+        """Poverty as flows, on income over the last twelve months, over all relocated
+        households (those gone back included): entries, exits, falling back, at risk."""
+        pop, flows, income = self.pop, self.flows, self.config.income
+        relocated = pop.relocated
+        size = pop.size[relocated].astype(float)
+        annual = flows.annual_per_capita[relocated]
+        people = size.sum()
+        at_risk = (annual >= income.poverty_line_yuan) & (annual < income.monitoring_line_yuan)
+        return {
+            "poverty_rate_annual": float(size[flows.poor[relocated]].sum() / people) if people else float("nan"),
+            "poverty_entries": int(flows.entries[relocated].sum()),
+            "poverty_exits": int(flows.exits[relocated].sum()),
+            "fell_back_households": int(flows.fell_back[relocated].sum()),
+            "fell_back_cumulative": int(flows.fell_back_ever[relocated].sum()),
+            "at_risk_households": int(at_risk.sum()),
+            "shocked_households": int(self.shocks.hit[relocated].sum()),
+        }
+
+    def start_bad_year(self) -> None:
+        """A bad year for work outside the county begins next month (the teaching app's
+        button; a scenario schedules one with `shocks.bad_year_month`)."""
+        self.shocks.start_bad_year(self.month + 1)
 
     def _income_indicators(self, households: np.ndarray, line: float, suffix: str) -> dict[str, float]:
         """Income per person (mean, person-weighted median) and poverty (income net of the

@@ -140,17 +140,28 @@ def test_same_settings_and_seed_give_the_same_run_and_picture():
     assert network_svg(runs[0], "origin") == network_svg(runs[1], "origin")
 
 
+def test_the_bad_year_button_sends_workers_home_and_the_status_line_says_so():
+    model = ClassroomModel(households=500, seed=2)
+    model.run(12)
+    before = model.indicators["out_of_county_workers"]
+    model.start_bad_year()
+    assert "bad year" in status_line(model, "en") and "坏年景" in status_line(model, "zh")
+    model.step()
+    assert model.indicators["out_of_county_workers"] < 0.85 * before  # about 30 % come home at once
+    assert "from month 13 to month 24" in status_line(model, "en")
+
+
 def test_charts_and_network_are_drawn_from_the_model():
     model = ClassroomModel(households=500, seed=2)
     html = charts_html(model, "en")
-    assert html.count("<svg") == 6 and "<polyline" not in html and 'data-month="0"' in html
+    assert html.count("<svg") == 7 and "<polyline" not in html and 'data-month="0"' in html
     for _ in range(3):
         model.step()
     html = charts_html(model, "zh")
-    assert html.count('class="current"') == 10 and "就业地点" in html and 'data-month="3"' in html
+    assert html.count('class="current"') == 11 and "就业地点" in html and 'data-month="3"' in html
     before = history(model)
     html = charts_html(ClassroomModel(households=500, seed=2), "en", previous=before)
-    assert html.count('class="previous"') == 10 and "dashed" in html
+    assert html.count('class="previous"') == 11 and "dashed" in html
     assert "Month 3:" in status_line(model, "en") and "第3月" in status_line(model, "zh")
     svg = network_svg(model)
     living = model.pop.n_households - int(model.returned.sum())
@@ -380,8 +391,8 @@ def test_page_in_a_real_browser(server, tmp_path):
         # the controls and the charts are drawn, not just the loading splash
         expect(page.get_by_text("Month 0: press Step")).to_be_visible()
         assert page.locator("[role=slider]").count() >= 12
-        assert page.locator("input[role=switch]").count() == 10
-        assert page.locator("svg.chart").count() == 6
+        assert page.locator("input[role=switch]").count() == 12
+        assert page.locator("svg.chart").count() == 7
         assert page.locator("svg.network circle").count() > 400
         expect(page.locator(".settings-changed")).to_have_count(0)
 
@@ -402,7 +413,7 @@ def test_page_in_a_real_browser(server, tmp_path):
         assert page.locator("svg.chart polyline").count() == 0
         timings = [_step(page, 1)]
         expect(page.locator(".month-counter")).to_have_text("Month 1 of 120")
-        assert page.locator("svg.chart polyline.current").count() == 10
+        assert page.locator("svg.chart polyline.current").count() == 11
         first_chart = page.locator("svg.chart").first.inner_html()
         network = page.locator("svg.network").inner_html()
         timings += [_step(page, month) for month in range(2, 7)]
@@ -437,7 +448,7 @@ def test_page_in_a_real_browser(server, tmp_path):
         page.locator(".run-reset").click()
         page.get_by_text("Month 0: press Step").wait_for(timeout=30_000)
         expect(page.locator(".settings-changed")).to_have_count(0)
-        assert page.locator("svg.chart polyline.previous").count() == 10
+        assert page.locator("svg.chart polyline.previous").count() == 11
         _step(page, 1)
 
         # the language switch relabels everything and keeps the settings

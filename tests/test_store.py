@@ -79,7 +79,9 @@ def write_lock_body(folder: Path, pid: int, host: str) -> None:
 def test_a_second_writer_is_refused_naming_the_folder_and_the_holder(tmp_path):
     """The same sweep started twice into one folder (two terminals): the second is refused
     while the first runs, and every run is stored once."""
-    many = GRID.replace("replicates = 2", "replicates = 40")  # 120 runs: a few seconds in one process
+    # 1,200 runs: a minute or more in one process, so that the first writer is still running
+    # when it is stopped, even on a loaded machine (it is stopped long before it ends)
+    many = GRID.replace("replicates = 2", "replicates = 400")
     path = sweep_file(tmp_path, many)
     out = tmp_path / "out"
     args = ["sweep", str(path), "--out", str(out), "--workers", "1", "--batch-size", "5"]

@@ -1,8 +1,8 @@
 """The follow-up support policies: one unit per policy, and the set the model runs.
 
 `UNITS` is the catalogue in the order the model calls their hooks (income transfers in
-this order too: the subsistence allowance, which tops income up, comes after everything
-that adds to income). The scenario schema's `[policies]` section is assembled from the
+this order too: the subsistence allowance and then monitoring, which top income up, come
+after everything that adds to income). The scenario schema's `[policies]` section is assembled from the
 units' `Params`, so adding a policy means one unit here, one scenario file and its tests.
 The contract the units follow is in `base.py` and docs/MODEL.md, section 7.9.
 """
@@ -19,6 +19,7 @@ from .base import Demand, FollowUpPolicy, MonthView, Placement, PolicyParams, de
 from .community_services import CommunityServices
 from .employment_guarantee import EmploymentGuarantee
 from .labour_export import LabourExport
+from .monitoring import Monitoring
 from .origin_resources import OriginResources
 from .public_welfare_jobs import PublicWelfareJobs
 from .skills_training import SkillsTraining
@@ -43,6 +44,7 @@ UNITS: tuple[type[FollowUpPolicy], ...] = (
     EmploymentGuarantee,
     SubsistenceAllowance,
     StartupSupport,
+    Monitoring,
 )
 REGISTRY: dict[str, type[FollowUpPolicy]] = {unit.NAME: unit for unit in UNITS}
 POLICY_NAMES = tuple(REGISTRY)

@@ -161,6 +161,26 @@ class MonthView:
         return _frozen(self._model.income_per_capita)
 
     @property
+    def annual_income_per_capita(self) -> np.ndarray:
+        """Per-capita net income per household over the last twelve months, as of last month (yuan per year)."""
+        return _frozen(self._model.flows.annual_per_capita)
+
+    @property
+    def shocked(self) -> np.ndarray:
+        """Bool per household: hit by a shock in the latest month drawn (docs/MODEL.md 7.10)."""
+        return _frozen(self._model.shocks.hit)
+
+    @property
+    def living_costs(self) -> np.ndarray:
+        """Extra costs of living in town per household this month, yuan (set before the transfers)."""
+        return _frozen(self._model.living_costs)
+
+    @property
+    def medical_costs(self) -> np.ndarray:
+        """Out-of-pocket costs of illness per household this month, yuan."""
+        return _frozen(self._model.shocks.medical)
+
+    @property
     def land_share(self) -> np.ndarray:
         """Each labour member's share of the household's land, relative to pre-relocation land per worker."""
         return _frozen(self._model.land_share)

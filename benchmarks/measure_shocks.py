@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.runner import simulate  # noqa: E402
-from scenarios.loader import load_scenario  # noqa: E402
+from analysis.runner import simulate
+from scenarios.loader import load_scenario
 
 QUARTER = {
     "community.relocated_population": 2950,

@@ -54,7 +54,10 @@ TARGETS: dict[str, tuple[str, int]] = {  # policy -> (target indicator, +1 up / 
     "employment_guarantee": ("zero_employment_households", -1),
     "subsistence_allowance": ("poverty_rate", -1),
     "startup_support": ("share_local_services", +1),  # the businesses and the jobs they create
-    "monitoring": ("fell_back_cumulative", -1),  # shocks off here: the churn of jobs alone (tests/policies: with shocks)
+    "monitoring": (
+        "fell_back_cumulative",
+        -1,
+    ),  # shocks off here: the churn of jobs alone (tests/policies: with shocks)
 }
 # (policy, indicator) -> the largest harm the trade-off docs/MODEL.md 7.9 states allows
 # (poverty in points, income as a share of the base): a longer transition keeps households

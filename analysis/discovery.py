@@ -197,12 +197,12 @@ def parse_where(text: str, known: Iterable[str], hints: dict[str, str] | None = 
             inner = condition(node.operand)
             return lambda table: np.logical_not(inner(table))
         if isinstance(node, ast.Compare):
-            operands = [value(node.left), *(value(c) for c in node.comparators)]
             ops = []
             for op in node.ops:
                 if type(op) not in _COMPARE:
                     raise refuse(node, _OPERATOR_TEXT.get(type(op), f"the comparison {type(op).__name__}"))
                 ops.append(_COMPARE[type(op)])
+            operands = [value(node.left), *(value(c) for c in node.comparators)]
 
             def compare(table: pd.DataFrame) -> np.ndarray:
                 values = [f(table) for f in operands]

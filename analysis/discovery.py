@@ -453,7 +453,8 @@ def _box(found: Any, number: int, x: pd.DataFrame, trajectory: pd.DataFrame, ste
     """A `Box` from the PRIM box `found` at its selected step."""
     limits = found._box_lims[step]
     initial = found._box_lims[0]
-    qp = found.limits["qp values"].to_dict() if trajectory.loc[step, "res_dim"] > 0 else {}
+    # quasi-p values of the restrictions; `found.limits` would compute them too, but fails on text levels
+    qp = found._calculate_quasi_p(step) if trajectory.loc[step, "res_dim"] > 0 else {}
     ranges = []
     for name in x.columns:
         low, high = limits[name][0], limits[name][1]
@@ -469,7 +470,7 @@ def _box(found: Any, number: int, x: pd.DataFrame, trajectory: pd.DataFrame, ste
                     restricted=low != full_low,
                     levels=tuple(sorted(low, key=str)),
                     full_levels=tuple(sorted(full_low, key=str)),
-                    qp=qp.get(name),
+                    qp=float(qp[name]) if name in qp else None,
                 )
             )
             continue

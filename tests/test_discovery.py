@@ -85,6 +85,27 @@ def test_threshold_picks_the_widest_dense_enough_step_and_none_reached_means_no_
     assert loose[0].restricted[0].low < dense[0].restricted[0].low - 0.1
 
 
+def test_prim_on_a_grid_with_text_and_true_false_levels():
+    rng = np.random.default_rng(2)
+    n = 400
+    x = pd.DataFrame(
+        {
+            "ties.allocation": rng.choice(["mixed", "random", "village_clustered"], n),
+            "wages.out_of_county": rng.choice([3500, 4500, 5500], n),
+            "policies.workshops.enabled": rng.choice([True, False], n),
+        }
+    )
+    y = ((x["ties.allocation"] == "mixed") & (x["wages.out_of_county"] >= 4500)).to_numpy() ^ (rng.random(n) < 0.03)
+    boxes, _ = run_prim(x, y, threshold=0.8, max_boxes=2)
+    box = {r.name: r for r in boxes[0].ranges}
+    assert box["ties.allocation"].levels == ("mixed",) and box["ties.allocation"].restricted
+    assert box["ties.allocation"].full_levels == ("mixed", "random", "village_clustered")
+    assert (box["wages.out_of_county"].low, box["wages.out_of_county"].high) == (4500, 5500)
+    assert not box["policies.workshops.enabled"].restricted
+    assert boxes[0].density > 0.95 and boxes[0].coverage > 0.9
+    assert isinstance(box["ties.allocation"].qp, float) and box["ties.allocation"].qp < 1e-10
+
+
 def points_of(table: pd.DataFrame, parameters: tuple[str, ...], indicators: tuple[str, ...]) -> SweepPoints:
     return SweepPoints(Path("synthetic"), table, parameters, indicators, len(table), 0, len(table), None)
 

@@ -558,6 +558,90 @@ def sensitivity(
 
 
 @app.command()
+@stoppable("nothing was written.")
+def discover(
+    results: Annotated[Path, typer.Argument(help="A sweep's results folder (the --out of run.py sweep).")],
+    where: Annotated[
+        str,
+        typer.Option(
+            help='The outcome of interest, e.g. "poverty_rate > 0.1": comparisons of recorded indicators (the mean '
+            "over a point's replicates in the final month) and swept parameters (dotted keys) with numbers, joined "
+            "with and / or / not.",
+        ),
+    ],
+    threshold: Annotated[float, typer.Option(help="Minimum density of a box (share of its points of interest).")] = 0.8,
+    boxes: Annotated[int, typer.Option(min=1, help="At most this many boxes, each among the points left.")] = 3,
+    figure: Annotated[
+        Path | None, typer.Option(help="Where to write the figure (default RESULTS/discovery.png).")
+    ] = None,
+    sweep_file: Annotated[
+        Path | None, typer.Option("--sweep", help="The sweep file of the design to read, if RESULTS holds several.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the boxes as one JSON object.")] = False,
+) -> None:
+    """Scenario discovery: PRIM boxes of parameter ranges where --where holds (reads RESULTS, writes a figure)."""
+    from analysis.discovery import DiscoveryError, discovery_figure, discovery_json, read_points
+    from analysis.discovery import discover as find_boxes
+    from analysis.sweep import load_sweep
+
+    try:
+        design = load_sweep(sweep_file) if sweep_file is not None else None
+        points = read_points(results, sweep=design)
+        found = find_boxes(points, where, threshold=threshold, max_boxes=boxes)
+    except (DiscoveryError, ScenarioError) as exc:
+        fail(str(exc))
+    figure = figure if figure is not None else results / "discovery.png"
+    try:
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        discovery_figure(found).savefig(figure, dpi=110)
+    except OSError as exc:
+        fail(f"--figure {figure}: cannot write the figure ({exc.strerror or exc}).")
+    if as_json:
+        data = discovery_json(found, points) | {"figure": str(figure)}
+        sys.stdout.write(json.dumps(json_safe(data), allow_nan=False) + "\n")
+        return
+    stored = f"{points.runs} runs" + (f" of {points.expected_runs}" if points.expected_runs else "")
+    console.print(
+        f"{results}: {found.points} design points ({stored}, {points.failed} failed; each point the mean over its "
+        f"replicates in the final month). {found.cases} points ({found.cases / found.points:.0%}) satisfy "
+        f"[bold]{where}[/]. PRIM: minimum density {threshold:g}, at most {boxes} box(es).",
+        highlight=False,
+    )
+    if found.cost:
+        console.print(
+            f"Mean {found.cost}: {INDICATORS.format(found.cost, found.cost_mean)} over all points, "
+            f"{INDICATORS.format(found.cost, found.cost_mean_cases)} over the points of interest.",
+            highlight=False,
+        )
+
+    def show(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
+    for box in found.boxes:
+        cost = f"; mean {found.cost} {INDICATORS.format(found.cost, box.cost_mean)}" if found.cost else ""
+        table = Table(
+            title=f"Box {box.number}: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f} "
+            f"({box.points} points, {box.cases} of interest{cost})",
+            header_style="bold",
+            title_justify="left",
+        )
+        for column in ("parameter", "box range", "full range", "quasi-p"):
+            table.add_column(column, justify="left" if column == "parameter" else "right")
+        for r in sorted(box.ranges, key=lambda r: (not r.restricted, r.qp if r.qp is not None else 1.0)):
+            if r.levels is not None:
+                inside, full = ", ".join(map(str, r.levels)), ", ".join(map(str, r.full_levels or ()))
+            else:
+                inside, full = f"{show(r.low)} to {show(r.high)}", f"{show(r.full_low)} to {show(r.full_high)}"
+            table.add_row(
+                r.name, inside if r.restricted else "(not restricted)", full, f"{r.qp:.2g}" if r.qp is not None else ""
+            )
+        console.print(table)
+    if found.note:
+        console.print(f"{found.note}.", highlight=False)
+    console.print(f"Figure: {figure}")
+
+
+@app.command()
 @stoppable("the calibration did not finish; no calibrated files were written.")
 def calibrate(
     rounds: Annotated[

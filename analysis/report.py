@@ -369,23 +369,23 @@ def phaseout_rows(ranking: pd.DataFrame) -> pd.DataFrame:
         shown = {
             "rank": str(row["rank"]),
             "policy": row["policy"],
-            "money saved (yuan)": f"{_signed(row['money_saved'])} "
+            "money saved, yuan": f"{_signed(row['money_saved'])} "
             + _signed_interval(row["money_saved_low"], row["money_saved_high"]),
-            "extra poverty (points)": f"{_signed(row['extra_poverty_points'], '.2f')} "
+            "extra poverty, points": f"{_signed(row['extra_poverty_points'], '.2f')} "
             + _signed_interval(row["extra_poverty_points_low"], row["extra_poverty_points_high"], ".2f"),
         }
         if "extra_fell_back" in row:
-            shown["extra fallen back (households)"] = f"{_signed(row['extra_fell_back'], '.1f')} " + _signed_interval(
+            shown["extra fallen back"] = f"{_signed(row['extra_fell_back'], '.1f')} " + _signed_interval(
                 row["extra_fell_back_low"], row["extra_fell_back_high"], ".1f"
             )
-        shown["extra gone back (households)"] = f"{_signed(row['extra_gone_back'], '.1f')} " + _signed_interval(
+        shown["extra gone back"] = f"{_signed(row['extra_gone_back'], '.1f')} " + _signed_interval(
             row["extra_gone_back_low"], row["extra_gone_back_high"], ".1f"
         )
-        shown["income change (yuan/person/year)"] = f"{_signed(row['income_change'])} " + _signed_interval(
+        shown["income, yuan/person/yr"] = f"{_signed(row['income_change'])} " + _signed_interval(
             row["income_change_low"], row["income_change_high"]
         )
         status = row["ratio_status"]
-        shown["yuan saved per extra poor household"] = (
+        shown["saved per extra poor household"] = (
             f"{row['saved_per_extra_poor_household']:,.0f} "
             + format_interval("", row["saved_per_extra_poor_household_low"], row["saved_per_extra_poor_household_high"])
             if status == "estimated"

@@ -515,7 +515,9 @@ def phaseout(
         header_style="bold",
     )
     for column in rows.columns:
-        shown.add_column(column, justify="left" if column in ("policy", "verdict") else "right")
+        shown.add_column(
+            column, justify="left" if column in ("policy", "verdict") else "right", no_wrap=column == "policy"
+        )
     for row in rows.itertuples(index=False):
         shown.add_row(*map(str, row))
     console.print(shown)

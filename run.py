@@ -401,6 +401,129 @@ def compare(
     console.print(f"Report: {made['report']}   Tidy data: {made['runs']}")
 
 
+@app.command()
+@stoppable("the runs did not finish; no report was written.")
+def phaseout(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="The package's scenario TOML (default: scenarios/combined.toml).")
+    ] = None,
+    community: Annotated[
+        str | None, typer.Option(help="Apply a community profile (default: the scenario's, the typical community).")
+    ] = None,
+    at: Annotated[
+        int, typer.Option(help="Last month at full strength: each policy ends after it (or starts to taper).")
+    ] = 60,
+    taper: Annotated[
+        int, typer.Option(min=0, help="Months over which each policy falls linearly to nothing after --at (0: ends).")
+    ] = 0,
+    replicates: Annotated[int, typer.Option(min=1, help="Paired runs per scenario (replicate i uses seed+i).")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all processors).")
+    ] = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Phase out only this policy (repeatable; default: every enabled one but the transition period)."
+        ),
+    ] = None,
+    adjust: Annotated[
+        str, typer.Option(help="Multiplicity adjustment: auto (holm when > 1 policy), holm, bh or none.")
+    ] = "auto",
+    years: Annotated[int | None, typer.Option(min=1, help="Years to simulate (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Directory for phaseout.html, phaseout.csv, runs.csv and figures/.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ranked table as JSON.")] = False,
+) -> None:
+    """Phase out each policy of a package alone (ended at --at, or tapered over --taper months):
+    money saved against extra poverty, falling back and going back, ranked (docs/PHASEOUT.md)."""
+    from analysis.executors import default_workers
+    from analysis.inference import ADJUSTMENTS, METHOD_NAMES, resolve_adjust
+    from analysis.phaseout import DEFAULT_SCENARIO, OUTCOMES, PhaseoutError, phaseout_json, run_phaseout
+    from analysis.report import phaseout_note, phaseout_rows, write_phaseout_report
+
+    if adjust not in ADJUSTMENTS:
+        fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
+    path = scenario if scenario is not None else Path(__file__).resolve().parent / DEFAULT_SCENARIO
+    spec = load_with_flags(path, set_, community, years=years)
+    workers = workers or default_workers()
+    if replicates < 2:
+        err_console.print(
+            f"[bold yellow]warning:[/] {replicates} replicate: no confidence interval or test can be given "
+            "(shown as -); use --replicates 2 or more.",
+            highlight=False,
+        )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=as_json and not err_console.is_terminal,
+    ) as progress:
+        bar = progress.add_task(
+            f"{replicates} replicates (package + each policy phased out) on {workers} process(es)", total=replicates
+        )
+        try:
+            result = run_phaseout(
+                spec,
+                at=at,
+                taper=taper,
+                replicates=replicates,
+                seed=seed,
+                workers=workers,
+                policies=policy,
+                adjust=adjust,
+                on_done=lambda _: progress.advance(bar),
+            )
+        except PhaseoutError as exc:
+            progress.stop()
+            fail(str(exc))
+    what = f"tapered over {taper} months after month {at}" if taper else f"ended after month {at}"
+    settings = {
+        "package": f"{path} ({spec.name}), community {spec.community.id}",
+        "phase-out": f"each policy alone {what} (of {spec.months})",
+        "replicates": f"{replicates}, seeds {seed}..{seed + replicates - 1} (common random numbers)",
+        "outcomes": ", ".join(OUTCOMES),
+        "multiple comparisons": METHOD_NAMES[resolve_adjust(adjust, len(result.policies))]
+        + (" (auto)" if adjust == "auto" else ""),
+        "overrides": " ".join(set_ or []) or "none",
+        "posterior intervals": "not available (the calibration has no posterior yet)",
+    }
+    out_dir = (
+        report
+        if report is not None
+        else Path("results") / (f"phaseout-{spec.name}-at{at}" + (f"-taper{taper}" if taper else ""))
+    )
+    try:
+        written = write_phaseout_report(result, out_dir, settings)
+    except OSError as exc:
+        fail(
+            f"--report {out_dir}: cannot write the report ({exc.strerror or exc}); the runs finished but nothing was saved."
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(phaseout_json(result), allow_nan=False) + "\n")
+        return
+    rows = phaseout_rows(result.ranking)
+    shown = Table(
+        title=f"Phasing out the policies of {spec.name} ({spec.community.id}): each {what}, {replicates} replicates",
+        caption=phaseout_note(result.ranking, replicates),
+        caption_justify="left",
+        header_style="bold",
+    )
+    for column in rows.columns:
+        shown.add_column(
+            column, justify="left" if column in ("policy", "verdict") else "right", no_wrap=column == "policy"
+        )
+    for row in rows.itertuples(index=False):
+        shown.add_row(*map(str, row))
+    console.print(shown)
+    console.print(f"Report: {written['report']}   Table: {written['table']}   Tidy data: {written['runs']}")
+
+
 ExecutorOption = Annotated[
     str, typer.Option(help="local (processes on this machine), dask-local (a local Dask cluster) or dask.")
 ]

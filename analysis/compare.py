@@ -116,6 +116,12 @@ def run_experiment(
         for r in range(first_replicate, first_replicate + replicates)
     ]
     outputs = run_tasks(tasks, workers=workers, on_done=on_done)
+    nets = {out.task.label: out.network for out in outputs if out.task.keep_network}
+    return Experiment(dict(scenarios), replicates, seed, common_random_numbers, tidy_frame(outputs), nets)
+
+
+def tidy_frame(outputs: list[RunOutput]) -> pd.DataFrame:
+    """One row per run x month: the runs' monthly indicators after the ID columns."""
     frames = []
     for out in outputs:
         frame = out.monthly.copy()
@@ -124,9 +130,7 @@ def run_experiment(
         ):
             frame.insert(ID_COLUMNS.index(name), name, value)
         frames.append(frame)
-    tidy = pd.concat(frames, ignore_index=True)
-    nets = {out.task.label: out.network for out in outputs if out.task.keep_network}
-    return Experiment(dict(scenarios), replicates, seed, common_random_numbers, tidy, nets)
+    return pd.concat(frames, ignore_index=True)
 
 
 def extend(experiment: Experiment, more: Experiment) -> Experiment:

@@ -171,3 +171,44 @@ def difference_figure(table: pd.DataFrame, base: str) -> Figure | None:
     fig.suptitle(f"Difference from {base} (final month)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def phaseout_figure(ranking: pd.DataFrame) -> Figure | None:
+    """Money saved against extra poverty, one point per policy phased out, with the
+    intervals the phase-out table states (bars in both directions)."""
+    if ranking.empty:
+        return None
+    fig = Figure(figsize=(8.5, 5.5))
+    ax = fig.subplots()
+    x = ranking["extra_poverty_points"].to_numpy(dtype=float)
+    y = ranking["money_saved"].to_numpy(dtype=float) / 1e6
+    xerr = np.vstack([x - ranking["extra_poverty_points_low"], ranking["extra_poverty_points_high"] - x])
+    yerr = np.vstack([y - ranking["money_saved_low"] / 1e6, ranking["money_saved_high"] / 1e6 - y])
+    colours = {0: "#31a354", 1: "#e6550d", 2: "#d62728"}
+    for i, row in enumerate(ranking.itertuples(index=False)):
+        colour = colours.get(int(row.tier), "#555555")
+        ax.errorbar(
+            x[i],
+            y[i],
+            xerr=np.nan_to_num(xerr[:, i : i + 1]),
+            yerr=np.nan_to_num(yerr[:, i : i + 1]),
+            fmt="o",
+            color=colour,
+            capsize=3,
+            lw=1.2,
+        )
+        ax.annotate(f"{row.rank}. {row.policy}", (x[i], y[i]), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    ax.axvline(0, color="#888888", lw=0.8)
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.set_xlabel("extra poverty, points (final-year mean; phased out minus package)")
+    ax.set_ylabel("money saved over the run, million yuan")
+    handles = [
+        Line2D([], [], marker="o", ls="", color=c, label=label)
+        for c, label in zip(
+            colours.values(), ("no significant harm", "more falling or going back", "more poverty"), strict=True
+        )
+    ]
+    ax.legend(handles=handles, fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -347,3 +347,140 @@ def make_report(
     costs.to_csv(out / "cost_effectiveness.csv", index=False)
     write_report(out / "report.html", experiment, base, table, costs, params, figures, settings, precision)
     return {"table": table, "costs": costs, "report": out / "report.html", "runs": out / "runs.csv"}
+
+
+# ------------------------------------------------------------------ phase-out (run.py phaseout)
+
+
+def _signed(value: float, fmt: str = ",.0f") -> str:
+    return "-" if value is None or not np.isfinite(value) else format(value, "+" + fmt)
+
+
+def _signed_interval(low: float, high: float, fmt: str = ",.0f") -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "-"
+    return f"[{_signed(low, fmt)}, {_signed(high, fmt)}]"
+
+
+def phaseout_rows(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The phase-out ranking as display strings, as printed on the terminal."""
+    rows = []
+    for row in ranking.to_dict("records"):
+        shown = {
+            "rank": str(row["rank"]),
+            "policy": row["policy"],
+            "money saved, yuan": f"{_signed(row['money_saved'])} "
+            + _signed_interval(row["money_saved_low"], row["money_saved_high"]),
+            "extra poverty, points": f"{_signed(row['extra_poverty_points'], '.2f')} "
+            + _signed_interval(row["extra_poverty_points_low"], row["extra_poverty_points_high"], ".2f"),
+        }
+        if "extra_fell_back" in row:
+            shown["extra fallen back"] = f"{_signed(row['extra_fell_back'], '.1f')} " + _signed_interval(
+                row["extra_fell_back_low"], row["extra_fell_back_high"], ".1f"
+            )
+        shown["extra gone back"] = f"{_signed(row['extra_gone_back'], '.1f')} " + _signed_interval(
+            row["extra_gone_back_low"], row["extra_gone_back_high"], ".1f"
+        )
+        shown["income, yuan/person/yr"] = f"{_signed(row['income_change'])} " + _signed_interval(
+            row["income_change_low"], row["income_change_high"]
+        )
+        status = row["ratio_status"]
+        shown["saved per extra poor household"] = (
+            f"{row['saved_per_extra_poor_household']:,.0f} "
+            + format_interval("", row["saved_per_extra_poor_household_low"], row["saved_per_extra_poor_household_high"])
+            if status == "estimated"
+            else status
+        )
+        shown["verdict"] = row["verdict"]
+        rows.append(shown)
+    return pd.DataFrame(rows)
+
+
+def phaseout_note(ranking: pd.DataFrame, replicates: int) -> str:
+    """How to read the phase-out table, in one paragraph."""
+    if ranking.empty:
+        return ""
+    method, family = ranking["adjustment"].iloc[0], int(ranking["family"].iloc[0])
+    level = _percent(float(ranking["diff_level"].iloc[0]))
+    ratio_level = _percent(float(ranking["ratio_level"].iloc[0]))
+    adjusted = (
+        "95% paired t intervals, not adjusted for multiplicity"
+        if method == "none"
+        else f"paired t intervals at {level}: Holm over the family of {family} differences (policies x outcomes), "
+        "Bonferroni-simultaneous"
+        if method == "holm"
+        else f"paired t intervals at {level}, {METHOD_NAMES.get(method, method)}, over {family} differences"
+    )
+    return (
+        f"Each policy alone phased out, against the whole package, over {replicates} paired replicates (common random "
+        f"numbers). Intervals: {adjusted}. Money saved: policy cost over the whole run (package minus phased out; "
+        "positive is saved). Poverty and income: means over the final year; fallen back and gone back: households by "
+        "the end of the run (phased out minus package; positive is harm). Yuan saved per extra poor household: "
+        f"Fieller's interval at {ratio_level}; not estimable where the extra households' interval contains 0. "
+        "Ranking: first policies with no significant harm (by money saved), then those that significantly raise "
+        "falling back or going back but not poverty (by money saved), then those that raise poverty (by yuan saved "
+        "per extra poor household). No posterior intervals: the calibration has no posterior yet."
+    )
+
+
+def write_phaseout_report(result, out_dir, settings: dict[str, str]) -> dict[str, object]:
+    """Write phaseout.html (figure embedded), figures/phaseout.png, phaseout.csv and runs.csv
+    to `out_dir`; returns the written paths."""
+    from pathlib import Path
+
+    from .plots import phaseout_figure, timeseries_figure
+
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    ranking = result.ranking
+    figures: dict[str, bytes] = {}
+    made = {
+        "Money saved against extra poverty (dot: mean paired difference; bars: the intervals the table states)": (
+            "phaseout",
+            phaseout_figure(ranking),
+        ),
+        "Time series (mean and 95% band across replicates)": (
+            "timeseries",
+            timeseries_figure(result.experiment.tidy, result.experiment.labels),
+        ),
+    }
+    for title, (name, fig) in made.items():
+        if fig is None:
+            continue
+        png = figure_to_png(fig)
+        (out / "figures" / f"{name}.png").write_bytes(png)
+        figures[title] = png
+    ranking.to_csv(out / "phaseout.csv", index=False)
+    result.experiment.tidy.to_csv(out / "runs.csv", index=False)
+    settings_html = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in settings.items())
+    figure_html = "".join(f"<h3>{html.escape(title)}</h3>{_img(png, title)}" for title, png in figures.items())
+    replicates = result.experiment.replicates
+    warning = (
+        f'<p class="warn">Warning: {replicates} replicate(s): no interval and no test (shown as -).</p>'
+        if replicates < 2
+        else ""
+    )
+    what = (
+        f"tapered over {result.taper} months after month {result.at}"
+        if result.taper
+        else f"ended after month {result.at}"
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Phasing out {html.escape(result.package)}</title>
+<style>{STYLE}</style></head><body>
+<h1>Relocation and follow-up support: phasing out the policies of {html.escape(result.package)}</h1>
+<p class="note">Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by <code>run.py phaseout</code>.</p>
+{warning}
+<h2>Settings</h2><ul>{settings_html}</ul>
+<h2>Each policy {html.escape(what)}, ranked</h2>
+<p class="note">{html.escape(phaseout_note(ranking, replicates))}</p>
+{_table(phaseout_rows(ranking))}
+<h2>Figures</h2>{figure_html}
+<h2>Data</h2><p>The ranking with every number in <code>phaseout.csv</code>; the tidy data, one row per scenario x
+replicate x month, in <code>runs.csv</code>; the figures also in <code>figures/</code>. How to read all of it:
+docs/PHASEOUT.md.</p>
+</body></html>
+"""
+    with open(out / "phaseout.html", "w", encoding="utf-8") as handle:
+        handle.write(page)
+    return {"report": out / "phaseout.html", "table": out / "phaseout.csv", "runs": out / "runs.csv"}

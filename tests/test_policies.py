@@ -193,3 +193,53 @@ def test_community_profiles_equal_the_survey():
         assert c.local_resident_share == pytest.approx(1 - row.relocated_share_pct / 100)
     with pytest.raises(ScenarioError, match="Did you mean 'kaili_qingquan'"):
         load_scenario(None, community="kaili_qinquan")
+
+
+# ------------------------------------------------------------------ phasing out: taper and intensity
+
+
+def test_intensity_is_one_then_falls_linearly_to_nothing_over_the_taper():
+    from simulation.policies.base import PolicyParams
+
+    p = PolicyParams(enabled=True, start_month=3, end_month=10, taper_months=3)
+    assert [p.intensity(m) for m in range(1, 13)] == [0, 0, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0, 0]
+    abrupt = PolicyParams(enabled=True, start_month=1, end_month=10)
+    assert [abrupt.intensity(m) for m in (1, 10, 11)] == [1, 1, 0]
+    assert PolicyParams(enabled=False, end_month=10, taper_months=2).intensity(5) == 0
+    whole = PolicyParams(enabled=True, start_month=1, end_month=4, taper_months=4)  # tapered from its first month
+    assert [whole.intensity(m) for m in range(1, 6)] == [0.8, 0.6, 0.4, 0.2, 0]
+
+
+def test_a_taper_longer_than_the_window_and_a_tapered_transition_are_clean_errors():
+    with pytest.raises(ScenarioError, match=r"taper_months \(12\) must be at most .* = 10"):
+        load_scenario(None, {"policies.workshops.start_month": 1, "policies.workshops.end_month": 10,
+                             "policies.workshops.taper_months": 12})  # fmt: skip
+    with pytest.raises(ScenarioError, match="transition period cannot be tapered"):
+        load_scenario(None, {"policies.transition_period.taper_months": 3})
+
+
+TAPERED = [unit.NAME for unit in UNITS if unit.NAME != "transition_period"]
+# a second cohort of start-ups in a small community at month 13, to see the taper
+TAPER_EXTRA = {
+    "startup_support": {
+        "policies.startup_support.target": "all",
+        "policies.startup_support.coverage": 0.1,
+        "policies.startup_support.niches_per_100_households": 50.0,  # room left for the second cohort
+    }
+}
+
+
+@pytest.mark.parametrize("name", TAPERED)
+def test_tapering_a_unit_lowers_its_cost_and_never_raises_it(name):
+    """Same end month, with and without a six-month taper before it: the tapered policy has
+    spent no more by any month, and less by the end of the taper (a cohort month included)."""
+    base = {**SMALL, f"policies.{name}.enabled": True, "simulation.years": 2, f"policies.{name}.end_month": 18}
+    base |= TAPER_EXTRA.get(name, {})
+    spent = {}
+    for taper in (0, 6):
+        model = ResettlementModel(load_scenario(None, {**base, f"policies.{name}.taper_months": taper}), seed=4)
+        model.run()
+        spent[taper] = model.datacollector.get_model_vars_dataframe()[f"policy_cost_{name}"].to_numpy()
+    assert (spent[6] <= spent[0] * (1 + 1e-9) + 1e-6).all(), name
+    assert spent[6][17] < spent[0][17], name
+    assert (spent[6][:12] == spent[0][:12]).all()  # identical before the taper

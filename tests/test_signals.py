@@ -208,6 +208,24 @@ def started_workers(pid: int) -> bool:
             "no report was written",
         ),
         (
+            [
+                "phaseout",
+                "--replicates",
+                "6",
+                "--years",
+                "2",
+                "--at",
+                "12",
+                *TINY_ARGS,
+                "--workers",
+                "2",
+                "--report",
+                "{tmp}/po",
+            ],
+            signal.SIGTERM,
+            "no report was written",
+        ),
+        (
             ["validate", "--replicates", "2", "--workers", "2", "--out", "{tmp}/val"],
             signal.SIGINT,
             "nothing was written",
@@ -218,7 +236,7 @@ def started_workers(pid: int) -> bool:
             "no calibrated files were written",
         ),
     ],
-    ids=["run", "compare", "validate", "calibrate"],
+    ids=["run", "compare", "phaseout", "validate", "calibrate"],
 )
 def test_a_stopped_command_ends_its_whole_tree_with_one_line(tmp_path, args, signum, lost):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
@@ -226,4 +244,4 @@ def test_a_stopped_command_ends_its_whole_tree_with_one_line(tmp_path, args, sig
     code, stderr = stop(args, signum, ready, ROOT)
     assert code == 128 + signum
     assert lost in one_line_message(stderr, signum)
-    assert not Path(args[args.index("--out") + 1]).exists()
+    assert not Path(args[args.index("--out" if "--out" in args else "--report") + 1]).exists()

@@ -1,8 +1,11 @@
 """The policy contract: what a follow-up support policy is, and the hooks the model calls.
 
 A policy is one unit (a module in this package) with
-- `Params`: its parameters, a pydantic model with `enabled`, `start_month` and
-  `end_month` (the scenario's `[policies.<name>]` table is validated against it);
+- `Params`: its parameters, a pydantic model with `enabled`, `start_month`, `end_month`
+  and `taper_months` (the scenario's `[policies.<name>]` table is validated against it);
+- what "less of it" means: every hook scales the unit's quantity (posts, coverage,
+  amounts, participation) by `intensity(month)`, 1 while the policy runs at full
+  strength, falling linearly to 0 over the `taper_months` months ending at `end_month`;
 - who is eligible and how they are targeted, written in its hooks;
 - its effects, through the fixed set of hooks below, each returning arrays (or None for
   "nothing this month"); a policy never writes the model's state, it may only keep its own
@@ -60,23 +63,47 @@ Per100 = Annotated[float, Field(ge=0.0, le=200.0)]
 
 
 class PolicyParams(BaseModel):
-    """Common to every follow-up support policy: on/off and the months it is active."""
+    """Common to every follow-up support policy: on/off, the months it is active, and how
+    it is phased out (`taper_months`: the months before `end_month` over which it falls
+    linearly to nothing; 0, the default, ends it at full strength)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     enabled: bool = False
     start_month: Annotated[int, Field(ge=1, le=600)] = 1
     end_month: Annotated[int, Field(ge=1, le=600)] = 600
+    taper_months: Annotated[int, Field(ge=0, le=600)] = 0
 
     @model_validator(mode="after")
     def _window(self) -> PolicyParams:
         if self.start_month > self.end_month:
             raise ValueError(f"start_month must be <= end_month ({self.start_month} > {self.end_month})")
+        window = self.end_month - self.start_month + 1
+        if self.taper_months > window:
+            raise ValueError(
+                f"taper_months ({self.taper_months}) must be at most the months the policy is active, "
+                f"end_month - start_month + 1 = {window}"
+            )
         return self
 
     def active(self, month: int) -> bool:
         """Whether the policy acts in this month."""
         return self.enabled and self.start_month <= month <= self.end_month
+
+    def intensity(self, month: int) -> float:
+        """The policy's strength this month, 0-1 (docs/MODEL.md 7.9, "Phasing out").
+
+        1 from `start_month` to `end_month - taper_months`; over the last `taper_months`
+        months of the window it falls linearly, (end_month - month + 1) / (taper_months + 1):
+        with a taper of T months the taper months run at T/(T+1), ..., 1/(T+1) and the month
+        after `end_month` at 0, so a taper costs about T/2 months at full strength.
+        0 outside the window or when the policy is off.
+        """
+        if not self.active(month):
+            return 0.0
+        if month <= self.end_month - self.taper_months:
+            return 1.0
+        return (self.end_month - month + 1) / (self.taper_months + 1)
 
 
 @dataclass(frozen=True)
@@ -237,6 +264,11 @@ class FollowUpPolicy:
     def active(self, month: int) -> bool:
         """Whether the policy acts this month."""
         return self.params.active(month)
+
+    def intensity(self, month: int) -> float:
+        """The policy's strength this month (1 at full strength, less while it is tapered,
+        0 when inactive): every unit scales what it does by it (docstring of each unit)."""
+        return self.params.intensity(month)
 
     # ------------------------------------------------------------- hooks (nothing by default)
     def released(self, view: MonthView) -> np.ndarray | None:

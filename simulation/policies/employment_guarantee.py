@@ -7,7 +7,10 @@ labour but nobody working, officials place one member: the one least able to wor
 (a public-welfare post first, then a workshop, services or industry post); otherwise the
 policy creates a post for them, paid like a public-welfare post. A created post is kept
 for its holder alone and ends as soon as another member of the household works, or the
-holder leaves it for other work; it is never open to anyone else. Sources: 004 (every
+holder leaves it for other work; it is never open to anyone else. Phasing out: each month
+officials place intensity x the households due (the rest wait), and the posts created are
+capped at intensity x those held when the taper began (holders beyond the cap, drawn at
+random, lose the post); at the end every created post ends. Sources: 004 (every
 household with labour has at least one member in work), docs/MODEL.md 7.9.
 """
 
@@ -55,6 +58,7 @@ class EmploymentGuarantee(FollowUpPolicy):
         self.placements_total = 0
         self.placed_now = 0
         self.wage = scenario.policies.public_welfare_jobs.wage_yuan_month
+        self.taper_base: int | None = None  # created posts held when the taper began
 
     def released(self, view: MonthView) -> np.ndarray | None:
         # a holder who left the post for other work is no longer a holder
@@ -65,6 +69,12 @@ class EmploymentGuarantee(FollowUpPolicy):
         ends = other_work(view, holders) | ~view.living[view.pop.household[holders]]
         if not self.active(view.month):
             ends[:] = True
+        elif (intensity := self.intensity(view.month)) < 1.0:
+            if self.taper_base is None:
+                self.taper_base = int(holders.size)
+            excess = int((~ends).sum()) - round(intensity * self.taper_base)
+            if excess > 0:  # the cap falls with the taper: some created posts end, drawn at random
+                ends[self.rng.permutation(np.flatnonzero(~ends))[:excess]] = True
         out = np.zeros(view.pop.n_members, dtype=bool)
         out[holders[ends]] = True
         self.holder[holders[ends]] = False
@@ -90,6 +100,9 @@ class EmploymentGuarantee(FollowUpPolicy):
         hh = pop.household[candidates][order]
         chosen = candidates[order][np.r_[True, hh[1:] != hh[:-1]]]
         chosen = chosen[self.rng.permutation(chosen.size)]  # who gets the few vacant posts first
+        chosen = chosen[: round(self.intensity(view.month) * chosen.size)]  # fewer placements while tapered
+        if chosen.size == 0:
+            return None
         options = (Option.PUBLIC_WELFARE, Option.WORKSHOP, Option.LOCAL_SERVICES, Option.LOCAL_INDUSTRY)
         return [Placement(chosen, options, fallback=Option.PUBLIC_WELFARE)]
 

@@ -4,7 +4,9 @@
 reached by matching programmes (east-west cooperation, labour brokers; 000): their monthly
 chance of finding work outside the county is multiplied by `job_finding_factor`, and
 `migration_cost_reduction` of the one-off migration cost is taken over. Each covered
-member who starts work outside costs `cost_per_worker_placed_yuan`.
+member who starts work outside costs `cost_per_worker_placed_yuan`. Phasing out: the
+programme reaches `coverage` x intensity (the members with the lowest of the draws made once
+stay covered longest), so the matching, the subsidy and their cost shrink together.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class LabourExport(FollowUpPolicy):
 
     def __init__(self, params: Params, scenario, model, rng) -> None:
         super().__init__(params, scenario, model, rng)
-        self.reached = (rng.random(model.pop.n_members) < params.coverage) & model.pop.relocated[model.pop.household]
+        self.draw = rng.random(model.pop.n_members)  # drawn once: who the programme reaches
+        self.relocated = model.pop.relocated[model.pop.household]
         self.was_out = np.zeros(model.pop.n_members, dtype=bool)
         c = scenario.choice
         self.saving = c.income_per_1000_yuan * c.migration_cost_yuan * params.migration_cost_reduction / 1000.0
@@ -47,9 +50,10 @@ class LabourExport(FollowUpPolicy):
 
     def covered(self, view: MonthView, members: np.ndarray) -> np.ndarray:
         """Per member: reached by the programme this month."""
-        if not self.active(view.month):
+        intensity = self.intensity(view.month)
+        if intensity == 0:
             return np.zeros(members.size, dtype=bool)
-        reached = self.reached[members]
+        reached = (self.draw[members] < self.params.coverage * intensity) & self.relocated[members]
         return reached & (view.pop.age[members] <= self.params.max_age) if self.params.target == "young" else reached
 
     def job_finding(self, view: MonthView, seekers: np.ndarray) -> np.ndarray | None:

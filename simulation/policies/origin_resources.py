@@ -8,6 +8,9 @@ the choice sees the rent he would lose and the household receives rent only for 
 nobody farms. Land rented out no longer pulls the household back to the origin
 (docs/MODEL.md 7.8). Assets: `asset_participation` of eligible households (all, or those
 poor when the policy starts) receive an asset-income share each year, paid monthly.
+Phasing out: the land scheme keeps `land_participation` x intensity of households (those
+with the lowest draws made once stay longest; land no longer rented pulls again), and the
+asset share paid is x intensity (a dividend that runs down); the service cost follows.
 Sources: 000 §6 (land transfer to cooperatives and large farmers, asset income), 002, 004
 (1,131 households with asset-income shares in one city); docs/MODEL.md 7.9.
 """
@@ -54,7 +57,9 @@ class OriginResources(FollowUpPolicy):
     def __init__(self, params: Params, scenario, model, rng) -> None:
         super().__init__(params, scenario, model, rng)
         n_h = model.pop.n_households
-        self.renting = (rng.random(n_h) < params.land_participation) & model.pop.relocated
+        self.land_draw = rng.random(n_h)  # drawn once: who rents out land through the scheme
+        self.relocated = model.pop.relocated.copy()
+        self.renting = (self.land_draw < params.land_participation) & self.relocated
         self.asset_draw = rng.random(n_h)
         self.asset_holder: np.ndarray | None = None
         self.rent_month = np.zeros(n_h)
@@ -82,6 +87,8 @@ class OriginResources(FollowUpPolicy):
         self.assets_month[:] = 0.0
         if not self.active(view.month):
             return None
+        intensity = self.intensity(view.month)
+        self.renting = (self.land_draw < self.params.land_participation * intensity) & self.relocated
         pop = view.pop
         farming = np.flatnonzero(
             view.labour & ((view.option == Option.FARMING_ORIGIN) | (view.option == Option.PART_TIME))
@@ -97,7 +104,8 @@ class OriginResources(FollowUpPolicy):
             if self.params.asset_target == "poor":
                 eligible &= view.income_per_capita < self.scenario.income.poverty_line_yuan
             self.asset_holder = eligible
-        self.assets_month = np.where(self.asset_holder, self.params.asset_income_yuan_per_household_year / 12.0, 0.0)
+        yearly = self.params.asset_income_yuan_per_household_year * intensity
+        self.assets_month = np.where(self.asset_holder, yearly / 12.0, 0.0)
         return self.rent_month + self.assets_month
 
     def going_back_factor(self, view: MonthView) -> np.ndarray | None:

@@ -8,7 +8,9 @@ are served first, and weak labour among them is urged by officials to take a pos
 member of a zero-employment household may take one, but is not pushed away from work
 outside the county); holders are reviewed every
 `review_months` and leave when they no longer qualify (not weak labour and the household
-has other work). Posts are a density: per 100 relocated households.
+has other work). Posts are a density: per 100 relocated households. Phasing out: the posts
+funded are `posts` x intensity (rounded); holders beyond them lose their post at random
+(the model's rule for a shrinking option).
 """
 
 from __future__ import annotations
@@ -93,8 +95,12 @@ class PublicWelfareJobs(FollowUpPolicy):
         """Members holding a shared public-welfare post (not a post another policy reserved)."""
         return np.flatnonzero((view.option == Option.PUBLIC_WELFARE) & view.labour & ~view.reserved)
 
+    def funded(self, month: int) -> int:
+        """Posts funded this month: the density's posts x the policy's intensity."""
+        return round(self.posts * self.intensity(month))
+
     def demand(self, view: MonthView) -> dict[Option, Demand]:
-        posts = round(self.posts) if self.active(view.month) else 0
+        posts = self.funded(view.month)
         return {Option.PUBLIC_WELFARE: Demand(posts, self.params.wage_yuan_month)}
 
     def released(self, view: MonthView) -> np.ndarray | None:
@@ -149,7 +155,7 @@ class PublicWelfareJobs(FollowUpPolicy):
 
     def indicators(self, view: MonthView) -> dict[str, float]:
         holders = self.holders(view)
-        posts = round(self.posts) if self.active(view.month) else 0
+        posts = self.funded(view.month)
         labour = np.flatnonzero(view.present_labour)
         weak = labour[weak_labour(view, labour, self.params)]
         employed = float((view.option[weak] != Option.NOT_WORKING).mean()) if weak.size else float("nan")

@@ -9,8 +9,9 @@ living in the community, not in a course, and not trained within the last
 non-farm work): a second course refreshes what has faded, it does not stack on top. What
 was learnt fades when it is not used: each year a trained member spends out of non-farm
 work (local industry, services, a workshop, or outside the county), the gain still held
-falls by `fade_per_year`. Sources and the effect size:
-docs/MODEL.md 7.9.
+falls by `fade_per_year`. Phasing out: a cohort enrols `coverage` x intensity of the
+eligible (fewer places); courses under way and gains already held are kept. Sources and
+the effect size: docs/MODEL.md 7.9.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class SkillsTraining(FollowUpPolicy):
                 & (month - self.last_enrolled >= p.waiting_months)
                 & self.target(view)
             )
-            enrol = eligible & (self.rng.random(view.pop.n_members) < p.coverage)
+            enrol = eligible & (self.rng.random(view.pop.n_members) < p.coverage * self.intensity(month))
             self.until[enrol] = month + p.duration_months
             self.last_enrolled[enrol] = month
             self.enrolled_now = int(enrol.sum())

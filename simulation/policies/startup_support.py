@@ -12,8 +12,9 @@ other work ranks above it (his choice sees what the business earns). A business 
 market fills: at full market half of it. It closes with a monthly chance that falls with
 its age (`failure_rate_first_year`, then `failure_rate_years_2_3`, then
 `failure_rate_later`), and its owner looks for work again. Each business hires
-`jobs_per_business` workers: local service posts open to anyone. Sources and values:
-docs/MODEL.md 7.9.
+`jobs_per_business` workers: local service posts open to anyone. Phasing out: a cohort
+applies at `coverage` x intensity (fewer grants); businesses already running carry on,
+as they would when a grant scheme closes. Sources and values: docs/MODEL.md 7.9.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class StartupSupport(FollowUpPolicy):
                 eligible = present & (view.pop.months_out_total >= 6) & (view.option != Option.OUT_OF_COUNTY)
             else:
                 eligible = present & (view.option == Option.NOT_WORKING)
-            applicants = np.flatnonzero(eligible & (self.rng.random(view.pop.n_members) < p.coverage))
+            coverage = p.coverage * self.intensity(month)
+            applicants = np.flatnonzero(eligible & (self.rng.random(view.pop.n_members) < coverage))
             room = max(int(self.niches - self.owner.sum()), 0)
             start = self.rng.permutation(applicants)[:room]
             self.owner[start] = True

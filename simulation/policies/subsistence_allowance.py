@@ -9,7 +9,9 @@ Recipients are kept until the next review, and each month the allowance tops the
 per-capita income up to the threshold (nothing if they are above it that month).
 Work effort: because the allowance falls as earnings rise, a member of a recipient
 household counts `benefit_withdrawal` of the earnings of any work, up to the household's
-allowance, as lost (a utility term). Values and sources: docs/MODEL.md 7.9.
+allowance, as lost (a utility term). Phasing out: recipients are topped up by intensity x
+their gap to the threshold (the allowance runs down; eligibility and reviews unchanged),
+and the work-effort term follows what is paid. Values and sources: docs/MODEL.md 7.9.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class SubsistenceAllowance(FollowUpPolicy):
             chance = p.take_up * np.minimum(1.0, gap / p.full_take_up_gap)
             self.recipient = view.living & (gap > 0) & (self.draw < chance)
         self.recipient &= view.living
-        self.paid = np.where(self.recipient, np.maximum(p.threshold_yuan - per_capita, 0.0) * size / 12.0, 0.0)
+        top_up = np.maximum(p.threshold_yuan - per_capita, 0.0) * size / 12.0 * self.intensity(view.month)
+        self.paid = np.where(self.recipient, top_up, 0.0)
         return self.paid
 
     def costs(self, view: MonthView) -> dict[str, float]:

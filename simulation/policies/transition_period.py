@@ -5,7 +5,9 @@ While it stands, households can farm from it and going back is cheap (docs/MODEL
 after moving in, at most three (004); 003 proposes longer. Its cost, per relocated
 household and month of transition: upkeep and safety checks of the empty houses, and the
 delay to reclaiming the homestead, whose land-quota revenue (城乡建设用地增减挂钩) comes
-later (interest on it forgone). Values and sources: docs/MODEL.md 7.9.
+later (interest on it forgone). Phasing out does not apply: the transition is a rule of the
+relocation that ends by itself `years` after moving in (its length is the lever), so
+`taper_months` must be 0 here (a clear error otherwise). Values and sources: docs/MODEL.md 7.9.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import FollowUpPolicy, MonthView, NonNegative, PolicyParams, Share
 
@@ -26,6 +28,15 @@ class Params(PolicyParams):
     upkeep_yuan_household_month: NonNegative = 20.0
     homestead_value_yuan_household: NonNegative = 50_000.0
     interest_rate_year: Share = 0.045
+
+    @model_validator(mode="after")
+    def _no_taper(self) -> Params:
+        if self.taper_months:
+            raise ValueError(
+                "the transition period cannot be tapered (taper_months must be 0): it is a rule of the relocation "
+                "that ends by itself `years` after moving in; change `years` instead"
+            )
+        return self
 
 
 class TransitionPeriod(FollowUpPolicy):

@@ -5,7 +5,9 @@ Workshop posts are their own work option: labour-intensive piece work near home,
 with care than a factory shift (their care penalty, `choice.care_penalty.workshop`, is
 lower). Posts are a density: `posts_per_100_workers` of the relocated labour force when the
 workshops open. Costs: a one-off set-up cost per post when they open (buildings, equipment
-and attraction subsidies) and a monthly subsidy per filled post. Sources: 000 (workshops
+and attraction subsidies) and a monthly subsidy per filled post. Phasing out: the posts open are `posts` x intensity
+(rounded; workers beyond them lose their post at random, as in any shrinking option), and
+the subsidy follows the posts filled. Sources: 000 (workshops
 inside or beside resettlement communities; Yunyang's sock cluster), 004 (work near home
 "without neglecting the family"); docs/MODEL.md 7.9.
 """
@@ -39,7 +41,7 @@ class Workshops(FollowUpPolicy):
         self.posts = round(params.posts_per_100_workers * workers / 100.0)
 
     def demand(self, view: MonthView) -> dict[Option, Demand]:
-        posts = self.posts if self.active(view.month) else 0
+        posts = round(self.posts * self.intensity(view.month))
         return {Option.WORKSHOP: Demand(posts, self.params.wage_yuan_month)}
 
     def costs(self, view: MonthView) -> dict[str, float]:

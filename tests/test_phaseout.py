@@ -1,0 +1,169 @@
+"""Phasing out policies (analysis/phaseout.py and `run.py phaseout`): branched runs equal
+fresh ones, ending the allowance raises poverty, an abrupt end raises falling back more
+than a taper of the same cost, and the command's output and errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.compare import run_experiment
+from analysis.inference import TSummary
+from analysis.phaseout import FELL_BACK, OUTCOMES, PhaseoutError, phased_scenario, run_phaseout
+from scenarios import load_scenario, override
+from simulation.indicators import INDICATORS
+
+from .conftest import SMALL
+
+ROOT = Path(__file__).resolve().parents[1]
+COMBINED = ROOT / "scenarios" / "combined.toml"
+TINY = {
+    "community.relocated_population": 1200,
+    "community.relocated_labour_force": 640,
+    "community.source_villages": 60,
+}
+TINY_ARGS = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+HAS_FELL_BACK = FELL_BACK in INDICATORS.names()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_outcomes_include_falling_back_exactly_when_the_model_reports_it():
+    assert OUTCOMES[:5] == (
+        "policy_cost_total",
+        "poverty_rate",
+        "households_in_poverty",
+        "income_per_capita_mean",
+        "returned_households",
+    )
+    assert (FELL_BACK in OUTCOMES) == HAS_FELL_BACK
+
+
+def test_branched_runs_equal_fresh_runs_of_each_variant():
+    """Copying the package's model at the phase-out month and changing one policy gives
+    exactly the run a fresh model of the variant gives (every indicator, every month)."""
+    package = load_scenario(COMBINED, {**TINY, "simulation.years": 2})
+    names = ["subsistence_allowance", "employment_guarantee", "labour_export"]
+    branched = run_phaseout(package, at=9, taper=4, replicates=2, policies=names)
+    fresh = run_phaseout(package, at=9, taper=4, replicates=2, policies=names, branch=False)
+    a, b = branched.experiment.tidy, fresh.experiment.tidy
+    assert a.shape == b.shape and list(a["scenario"].unique()) == [package.name, *names]
+    assert a.equals(b)
+    assert branched.ranking.equals(fresh.ranking)
+
+
+def test_ending_the_subsistence_allowance_raises_poverty():
+    package = load_scenario(None, {**SMALL, "simulation.years": 3})
+    result = run_phaseout(package, at=12, replicates=8, policies=["subsistence_allowance"])
+    row = result.ranking.iloc[0]
+    assert row["policy"] == "subsistence_allowance" and result.ranking["adjustment"].iloc[0] == "none"
+    assert row["extra_poverty_points_low"] > 0  # the paired 95 % interval excludes 0
+    assert row["money_saved_low"] > 0
+    assert row["verdict"] == "more poverty" and row["ratio_status"] == "estimated"
+    assert row["saved_per_extra_poor_household_low"] <= row["saved_per_extra_poor_household"]
+
+
+def test_a_phase_out_month_outside_the_run_or_a_long_taper_is_refused():
+    package = load_scenario(None, {"simulation.years": 2})
+    with pytest.raises(PhaseoutError, match="within the run, 1 to 23"):
+        phased_scenario(package, "subsistence_allowance", 24)
+    with pytest.raises(PhaseoutError, match="after the run's last month 24"):
+        phased_scenario(package, "subsistence_allowance", 20, taper=6)
+    spec = phased_scenario(package, "subsistence_allowance", 12, taper=6)
+    assert (spec.policies.subsistence_allowance.end_month, spec.policies.subsistence_allowance.taper_months) == (18, 6)
+
+
+@pytest.mark.skipif(
+    not HAS_FELL_BACK,
+    reason=f"the model does not report `{FELL_BACK}` yet (the monitoring unit adds it); runs after that merge",
+)
+def test_an_abrupt_end_raises_falling_back_more_than_a_taper_of_the_same_cost():
+    """The allowance ended abruptly after month 24 against a 12-month taper centred there
+    (full strength through month 18, ending at 30): the same months of allowance in total,
+    (12/2 taper months at full cost either way), but the abrupt end pushes more households
+    that had left poverty back into it."""
+    base = {**SMALL, "simulation.years": 4}
+    abrupt = load_scenario(None, {**base, "policies.subsistence_allowance.end_month": 24})
+    tapered = override(
+        abrupt, {"policies.subsistence_allowance.end_month": 30, "policies.subsistence_allowance.taper_months": 12}
+    )
+    experiment = run_experiment({"abrupt": abrupt, "tapered": tapered}, replicates=10, networks=False)
+    finals = experiment.finals.set_index(["scenario", "replicate"])
+    cost = finals["policy_cost_subsistence_allowance"]
+    assert cost["tapered"].mean() == pytest.approx(cost["abrupt"].mean(), rel=0.15)  # about the same money
+    extra = (finals[FELL_BACK]["abrupt"] - finals[FELL_BACK]["tapered"]).to_numpy()
+    low, _ = TSummary.of(extra).interval()
+    assert low > 0, extra
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_the_default_command_at_a_tiny_size_gives_json_and_a_report(tmp_path):
+    out = tmp_path / "po"
+    result = cli(
+        "phaseout", "--replicates", "2", "--years", "2", "--at", "12", "--workers", "2", *TINY_ARGS,
+        "--json", "--report", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["package"] == "combined" and data["at"] == 12 and data["taper"] == 0 and data["replicates"] == 2
+    assert data["posterior_intervals"] is None and data["outcomes"] == list(OUTCOMES)
+    policies = [row["policy"] for row in data["policies"]]
+    assert sorted(policies) == sorted(
+        n for n, p in load_scenario(COMBINED).policies if p.enabled and n != "transition_period"
+    )
+    assert [row["rank"] for row in data["policies"]] == list(range(1, len(policies) + 1))
+    first = data["policies"][0]
+    for key in ("money_saved", "money_saved_low", "extra_poverty_points", "extra_gone_back", "income_change"):
+        assert key in first
+    assert (out / "phaseout.html").exists() and (out / "phaseout.csv").exists()
+    assert (out / "figures" / "phaseout.png").exists()
+    assert "Money saved against extra poverty" in (out / "phaseout.html").read_text(encoding="utf-8")
+
+
+def test_the_ranked_table_on_the_terminal(tmp_path):
+    result = cli(
+        "phaseout", "--replicates", "2", "--years", "1", "--at", "6", "--taper", "3", "--workers", "1", *TINY_ARGS,
+        "--policy", "subsistence_allowance", "--policy", "workshops", "--report", str(tmp_path / "po"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "tapered over 3 months after month 6" in result.stdout
+    assert "subsistence_allowance" in result.stdout and "workshops" in result.stdout
+    assert "Report:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", "no_such_policy"], "unknown policy 'no_such_policy'"),
+        (["--at", "0"], "--at 0: the month must be within the run"),
+        (["--at", "120"], "--at 120: the month must be within the run, 1 to 119"),
+        (["--at", "110", "--taper", "24"], "would end at month 134, after the run's last month 120"),
+        (["scenarios/baseline.toml", "--policy", "workshops"], "workshops is not enabled in scenario 'baseline'"),
+        (["--policy", "transition_period"], "transition_period cannot be phased out"),
+        (["--adjust", "sideways"], "--adjust 'sideways'"),
+    ],
+    ids=["unknown", "month-0", "month-end", "taper", "not-enabled", "transition", "adjust"],
+)
+def test_bad_input_is_a_one_paragraph_error(args, message, tmp_path):
+    result = cli("phaseout", *args, "--replicates", "2", "--report", str(tmp_path / "po"))
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert not (tmp_path / "po").exists()
+
+
+def test_money_saved_is_positive_where_a_policy_costs_something():
+    package = load_scenario(COMBINED, {**TINY, "simulation.years": 2})
+    result = run_phaseout(package, at=6, replicates=2, policies=["public_welfare_jobs", "workshops"])
+    saved = result.ranking.set_index("policy")["money_saved"]
+    assert (saved > 0).all() and np.isfinite(saved).all()
+    assert result.ranking["adjustment"].iloc[0] == "holm"  # two policies: adjusted as compare does

@@ -436,6 +436,14 @@ def phaseout(
         Path | None, typer.Option(help="Directory for phaseout.html, phaseout.csv, runs.csv and figures/.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranked table as JSON.")] = False,
+    shocks: Annotated[
+        bool,
+        typer.Option(
+            "--shocks/--no-shocks",
+            help="Illness, unpaid wages and bad harvests on, in the package and every variant (default: on; "
+            "without them households fall back only through the churn of jobs).",
+        ),
+    ] = True,
 ) -> None:
     """Phase out each policy of a package alone (ended at --at, or tapered over --taper months):
     money saved against extra poverty, falling back and going back, ranked (docs/PHASEOUT.md)."""
@@ -448,6 +456,8 @@ def phaseout(
         fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
     path = scenario if scenario is not None else Path(__file__).resolve().parent / DEFAULT_SCENARIO
     spec = load_with_flags(path, set_, community, years=years)
+    if shocks:
+        spec = override(spec, {"shocks.enabled": True})
     workers = workers or default_workers()
     if replicates < 2:
         err_console.print(

@@ -17,7 +17,9 @@ Assistance, while it is monitored:
   and of illness, to the poverty line, for at most `top_up_months` of each spell of
   monitoring (households that cannot work are the subsistence allowance's to carry).
 A household leaves monitoring once its twelve-month income has stayed at or above the
-monitoring line for `stable_months` ("risk eliminated"). Values and sources: docs/MODEL.md 7.9.
+monitoring line for `stable_months` ("risk eliminated"). Tapered (`taper_months`), the
+detection rate, the medical assistance and the top-ups shrink with the policy's intensity.
+Values and sources: docs/MODEL.md 7.9.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class Monitoring(FollowUpPolicy):
         self.risk_months = np.where(at_risk, self.risk_months + 1, 0).astype(np.int32)
         self.bills[~at_risk & ~self.monitored] = 0.0  # bills of a spell at risk that ended unnoticed stay unpaid
         draw = self.rng.random(self.monitored.size)
-        found = ~self.monitored & at_risk & (self.risk_months > p.detection_delay_months) & (draw < p.detection_rate)
+        rate = p.detection_rate * self.intensity(view.month)  # tapered: fewer visits, fewer found
+        found = ~self.monitored & at_risk & (self.risk_months > p.detection_delay_months) & (draw < rate)
         self.monitored |= found
         self.topped[found] = 0
         self.detected_total += int(found.sum())
@@ -145,14 +148,15 @@ class Monitoring(FollowUpPolicy):
         if not self.active(view.month) or not self.monitored.any():
             return None
         p, pop = self.params, view.pop
-        medical = np.where(self.monitored, p.medical_assistance_share * self.bills, 0.0)
+        strength = self.intensity(view.month)  # tapered: less of each kind of assistance
+        medical = np.where(self.monitored, strength * p.medical_assistance_share * self.bills, 0.0)
         self.bills[self.monitored] = 0.0
         self.medical_paid = float(medical.sum())
         if p.top_up:
             net = income + medical - view.living_costs - view.medical_costs
             need = self.scenario.income.poverty_line_yuan * pop.size / 12.0 - net
             eligible = self.monitored & (self.topped < p.top_up_months)
-            self.top_ups = np.where(eligible, np.maximum(need, 0.0), 0.0)
+            self.top_ups = np.where(eligible, strength * np.maximum(need, 0.0), 0.0)
             self.topped += self.top_ups > 0
         return medical + self.top_ups
 

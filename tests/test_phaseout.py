@@ -97,7 +97,9 @@ def test_an_abrupt_end_raises_falling_back_more_than_a_taper_of_the_same_cost():
     (12/2 taper months at full cost either way), but the abrupt end pushes more households
     that had left poverty back into it."""
     base = {**SMALL, "simulation.years": 4, "shocks.enabled": True}
-    allowance = ROOT / "scenarios" / "policies" / "subsistence_allowance.toml"  # one that lifts net income above the line
+    allowance = (
+        ROOT / "scenarios" / "policies" / "subsistence_allowance.toml"
+    )  # one that lifts net income above the line
     abrupt = load_scenario(allowance, {**base, "policies.subsistence_allowance.end_month": 24})
     tapered = override(
         abrupt, {"policies.subsistence_allowance.end_month": 30, "policies.subsistence_allowance.taper_months": 12}

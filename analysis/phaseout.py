@@ -233,7 +233,7 @@ def run_phaseout(
     package = override(package, {"ties.metrics_at_end": False})
     names = phased_policies(package, policies)
     variants = {name: phased_scenario(package, name, at, taper) for name in names}
-    label = package.name
+    label = package.name if package.name not in variants else f"{package.name} (package)"  # unique labels
     scenarios = {label: package, **variants}
     if branch:
         tasks = [

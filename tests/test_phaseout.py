@@ -22,6 +22,9 @@ from .conftest import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
 COMBINED = ROOT / "scenarios" / "combined.toml"
+ALLOWANCE = (
+    ROOT / "scenarios" / "policies" / "subsistence_allowance.toml"
+)  # a threshold that lifts net income above the line
 TINY = {
     "community.relocated_population": 1200,
     "community.relocated_labour_force": 640,
@@ -60,8 +63,15 @@ def test_branched_runs_equal_fresh_runs_of_each_variant():
 
 
 def test_ending_the_subsistence_allowance_raises_poverty():
-    package = load_scenario(None, {**SMALL, "simulation.years": 3})
+    """The allowance of the policy file (a threshold of 5,962 yuan, which lifts a recipient's
+    income net of living costs above the 4,000-yuan line) ended after month 12. (The
+    baseline's 4,800 tops gross income up to a level that, net of about 1,300 yuan of living
+    costs, stays below the line: ending it lifts no one into poverty; docs/PHASEOUT.md.)"""
+    package = load_scenario(
+        ROOT / "scenarios" / "policies" / "subsistence_allowance.toml", {**SMALL, "simulation.years": 3}
+    )
     result = run_phaseout(package, at=12, replicates=8, policies=["subsistence_allowance"])
+    assert result.package == "subsistence_allowance (package)"  # a label apart from the policy's
     row = result.ranking.iloc[0]
     assert row["policy"] == "subsistence_allowance" and result.ranking["adjustment"].iloc[0] == "none"
     assert row["extra_poverty_points_low"] > 0  # the paired 95 % interval excludes 0
@@ -85,12 +95,12 @@ def test_a_phase_out_month_outside_the_run_or_a_long_taper_is_refused():
     reason=f"the model does not report `{FELL_BACK}` yet (the monitoring unit adds it); runs after that merge",
 )
 def test_an_abrupt_end_raises_falling_back_more_than_a_taper_of_the_same_cost():
-    """The allowance ended abruptly after month 24 against a 12-month taper centred there
+    """The policy file's allowance ended abruptly after month 24 against a 12-month taper centred there
     (full strength through month 18, ending at 30): the same months of allowance in total,
     (12/2 taper months at full cost either way), but the abrupt end pushes more households
     that had left poverty back into it."""
     base = {**SMALL, "simulation.years": 4}
-    abrupt = load_scenario(None, {**base, "policies.subsistence_allowance.end_month": 24})
+    abrupt = load_scenario(ALLOWANCE, {**base, "policies.subsistence_allowance.end_month": 24})
     tapered = override(
         abrupt, {"policies.subsistence_allowance.end_month": 30, "policies.subsistence_allowance.taper_months": 12}
     )

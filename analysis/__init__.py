@@ -12,6 +12,10 @@ Notebook use:
     difference_figure(table, "baseline")                # forest plot of the stated intervals
     timeseries_figure(exp.tidy, exp.labels)
     make_report(exp, "baseline", "results/my-comparison", settings={})
+
+    from analysis.phaseout import run_phaseout          # each policy of a package ended alone
+    po = run_phaseout(load_scenario("scenarios/combined.toml"), at=60, replicates=20, workers=2)
+    po.ranking                                          # money saved vs extra poverty, ranked (docs/PHASEOUT.md)
 """
 
 from .compare import (

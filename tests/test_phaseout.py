@@ -22,6 +22,9 @@ from .conftest import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
 COMBINED = ROOT / "scenarios" / "combined.toml"
+ALLOWANCE = (
+    ROOT / "scenarios" / "policies" / "subsistence_allowance.toml"
+)  # a threshold that lifts net income above the line
 TINY = {
     "community.relocated_population": 1200,
     "community.relocated_labour_force": 640,
@@ -92,15 +95,12 @@ def test_a_phase_out_month_outside_the_run_or_a_long_taper_is_refused():
     reason=f"the model does not report `{FELL_BACK}` yet (the monitoring unit adds it); runs after that merge",
 )
 def test_an_abrupt_end_raises_falling_back_more_than_a_taper_of_the_same_cost():
-    """The allowance ended abruptly after month 24 against a 12-month taper centred there
+    """The policy file's allowance ended abruptly after month 24 against a 12-month taper centred there
     (full strength through month 18, ending at 30): the same months of allowance in total,
     (12/2 taper months at full cost either way), but the abrupt end pushes more households
     that had left poverty back into it."""
     base = {**SMALL, "simulation.years": 4, "shocks.enabled": True}
-    allowance = (
-        ROOT / "scenarios" / "policies" / "subsistence_allowance.toml"
-    )  # one that lifts net income above the line
-    abrupt = load_scenario(allowance, {**base, "policies.subsistence_allowance.end_month": 24})
+    abrupt = load_scenario(ALLOWANCE, {**base, "policies.subsistence_allowance.end_month": 24})
     tapered = override(
         abrupt, {"policies.subsistence_allowance.end_month": 30, "policies.subsistence_allowance.taper_months": 12}
     )

@@ -81,8 +81,9 @@ class ShockState:
         if (month - 1) % 12 == 0:
             hit = self.rng.random(self.crop_hit_until.size) < p.crop_loss_rate
             self.crop_hit_until[hit] = month + 11
-        stays = np.bincount(pop.household, weights=self.ill, minlength=pop.n_households)
-        self.medical = stays * p.hospital_cost_yuan * p.out_of_pocket_share
+        ill = np.flatnonzero(self.ill)  # about 1 % of members a month: index them, do not sum over all
+        stays = np.bincount(pop.household[ill], minlength=pop.n_households)
+        self.medical = stays * (p.hospital_cost_yuan * p.out_of_pocket_share)
 
     def separations(self, month: int, out_of_county: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two bools per member, for members working outside the county (`out_of_county`):
@@ -106,8 +107,8 @@ class ShockState:
 
     def mark_hit(self, pop: Population, month: int, separated_by_shock: np.ndarray) -> None:
         """Households hit by any shock this month (what monitoring can pick up)."""
-        members_hit = self.ill | separated_by_shock
-        self.hit = np.bincount(pop.household, weights=members_hit, minlength=pop.n_households) > 0
+        self.hit = np.zeros(pop.n_households, dtype=bool)
+        self.hit[pop.household[np.flatnonzero(self.ill | separated_by_shock)]] = True
         if self.params.enabled:
             self.hit |= self.crop_hit_until[pop.village] == month + 11  # the harvest failed this month
 

@@ -48,7 +48,7 @@ class DiscoveryError(ValueError):
 # ---------------------------------------------------------------------------- the condition
 ALLOWED = (
     "comparisons (< <= > >= == !=) between indicator or parameter names and numbers, joined with "
-    'and / or / not and parentheses, e.g. "poverty_rate > 0.1 and policies.workshops.industry_jobs < 300" '
+    'and / or / not and parentheses, e.g. "poverty_rate > 0.1 and policies.workshops.posts_per_100_workers < 6" '
     "(quote a name that is not a plain dotted name in backticks: `by_age_group.45+.employment_rate`)"
 )
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -111,7 +111,7 @@ def _dotted(node: ast.expr, text: str) -> str:
     if not isinstance(node, ast.Name):
         raise DiscoveryError(
             f"--where {text!r}: attribute access on `{ast.unparse(node)}` is not allowed; a dot may only join the "
-            f"parts of a parameter name such as policies.workshops.industry_jobs. Allowed: {ALLOWED}."
+            f"parts of a parameter name such as policies.workshops.posts_per_100_workers. Allowed: {ALLOWED}."
         )
     parts.append(node.id)
     return ".".join(reversed(parts))

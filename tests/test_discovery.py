@@ -114,18 +114,18 @@ def test_discover_with_dotted_names_and_cost():
     x, _, _ = planted(n=800, seed=4)
     table = pd.DataFrame(
         {
-            "policies.workshops.industry_jobs": x["x1"] * 1000,
+            "policies.workshops.posts_per_100_workers": x["x1"] * 1000,
             "wages.out_of_county": 3000 + x["x2"] * 3000,
             "ties.homophily": x["x3"],
         }
     )
-    table["poverty_rate"] = 0.05 + 0.2 * ((table["policies.workshops.industry_jobs"] < 300) & (x["x2"] < 0.5))
-    table["policy_cost_total"] = table["policies.workshops.industry_jobs"] * 1000.0
+    table["poverty_rate"] = 0.05 + 0.2 * ((table["policies.workshops.posts_per_100_workers"] < 300) & (x["x2"] < 0.5))
+    table["policy_cost_total"] = table["policies.workshops.posts_per_100_workers"] * 1000.0
     points = points_of(table, tuple(table.columns[:3]), ("poverty_rate", "policy_cost_total"))
     result = discover(points, "poverty_rate > 0.1 and not wages.out_of_county >= 4500", max_boxes=2)
     box = result.boxes[0]
     found = ranges(box)
-    assert found["policies.workshops.industry_jobs"][1] == pytest.approx(300, abs=50)
+    assert found["policies.workshops.posts_per_100_workers"][1] == pytest.approx(300, abs=50)
     assert found["wages.out_of_county"][1] == pytest.approx(4500, abs=150)
     assert box.density > 0.95 and box.coverage > 0.9
     assert result.cost == "policy_cost_total" and box.cost_mean < 0.5 * result.cost_mean  # the cheap posts
@@ -137,14 +137,19 @@ def test_discover_with_dotted_names_and_cost():
         discover(points, "poverty_rate > 0.1", threshold=1.5)
 
 
-KNOWN = {"poverty_rate", "policy_cost_total", "policies.workshops.industry_jobs", "by_age_group.45+.employment_rate"}
+KNOWN = {
+    "poverty_rate",
+    "policy_cost_total",
+    "policies.workshops.posts_per_100_workers",
+    "by_age_group.45+.employment_rate",
+}
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("poverty_rate > 0.1", [False, True, True]),
-        ("poverty_rate > 0.1 and policies.workshops.industry_jobs < 250", [False, True, False]),
+        ("poverty_rate > 0.1 and policies.workshops.posts_per_100_workers < 250", [False, True, False]),
         ("not (poverty_rate <= 0.1) or policy_cost_total == 0", [True, True, True]),
         ("0.1 < poverty_rate <= 0.2", [False, True, False]),
         ("poverty_rate != 0.3 and policy_cost_total >= -1e3", [True, True, False]),
@@ -156,7 +161,7 @@ def test_where_accepts_conditions(text, expected):
         {
             "poverty_rate": [0.05, 0.2, 0.3],
             "policy_cost_total": [0.0, 1e6, 2e6],
-            "policies.workshops.industry_jobs": [100, 200, 300],
+            "policies.workshops.posts_per_100_workers": [100, 200, 300],
             "by_age_group.45+.employment_rate": [0.6, 0.4, 0.3],
         }
     )

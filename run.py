@@ -106,6 +106,19 @@ def read_start(path: Path) -> dict[str, Any]:
     return data
 
 
+def runs_progress(hidden: bool = False) -> Progress:
+    """The progress bar of a batch of runs on stderr (hidden when JSON goes to a pipe)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=hidden,
+    )
+
+
 def summary_table(title: str, final: dict[str, Any]) -> Table:
     """The final month's summary indicators, as the indicator table declares and formats them."""
     table = Table(title=title, header_style="bold")
@@ -315,15 +328,7 @@ def compare(
             highlight=False,
         )
     total = len(specs) * (fixed or max_replicates)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=as_json and not err_console.is_terminal,
-    ) as progress:
+    with runs_progress(hidden=as_json and not err_console.is_terminal) as progress:
         what = f"{total} runs" if fixed else f"up to {total} runs (auto, batches of {batch})"
         bar = progress.add_task(f"{what} on {workers} process(es)", total=total)
         run = {"seed": seed, "workers": workers, "on_done": lambda _: progress.advance(bar)}
@@ -465,15 +470,7 @@ def phaseout(
             "(shown as -); use --replicates 2 or more.",
             highlight=False,
         )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=as_json and not err_console.is_terminal,
-    ) as progress:
+    with runs_progress(hidden=as_json and not err_console.is_terminal) as progress:
         bar = progress.add_task(
             f"{replicates} replicates (package + each policy phased out) on {workers} process(es)", total=replicates
         )

@@ -21,7 +21,7 @@ import numpy as np
 from ..indicators import Indicator
 from ..options import Option
 from .base import Demand, FollowUpPolicy, MonthView, NonNegative, Placement, PolicyParams
-from .public_welfare_jobs import other_work
+from .public_welfare_jobs import least_able_to_go, other_work
 
 
 class Params(PolicyParams):
@@ -90,15 +90,9 @@ class EmploymentGuarantee(FollowUpPolicy):
         self.placed_now = 0
         if not self.active(view.month):
             return None
-        pop = view.pop
-        zero = view.zero_employment & view.living
-        candidates = np.flatnonzero(zero[pop.household] & view.labour)
-        if candidates.size == 0:
+        chosen = least_able_to_go(view, view.zero_employment & view.living)
+        if chosen.size == 0:
             return None
-        # one member per household: the one least able to work away (carer, then oldest)
-        order = np.lexsort((-pop.age[candidates], ~pop.care_duty[candidates], pop.household[candidates]))
-        hh = pop.household[candidates][order]
-        chosen = candidates[order][np.r_[True, hh[1:] != hh[:-1]]]
         chosen = chosen[self.rng.permutation(chosen.size)]  # who gets the few vacant posts first
         chosen = chosen[: round(self.intensity(view.month) * chosen.size)]  # fewer placements while tapered
         if chosen.size == 0:

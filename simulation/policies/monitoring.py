@@ -32,7 +32,7 @@ from pydantic import Field
 from ..indicators import Indicator
 from ..options import Option
 from .base import Demand, FollowUpPolicy, MonthView, Placement, PolicyParams, Share
-from .public_welfare_jobs import other_work
+from .public_welfare_jobs import least_able_to_go, other_work
 
 
 class Params(PolicyParams):
@@ -127,15 +127,9 @@ class Monitoring(FollowUpPolicy):
     def placements(self, view: MonthView) -> list[Placement] | None:
         if not (self.active(view.month) and self.params.welfare_post):
             return None
-        pop = view.pop
-        jobless = self.monitored & view.zero_employment
-        candidates = np.flatnonzero(jobless[pop.household] & view.labour)
-        if candidates.size == 0:
+        chosen = least_able_to_go(view, self.monitored & view.zero_employment)
+        if chosen.size == 0:
             return None
-        # one member per household, the one least able to work away (carer, then oldest)
-        order = np.lexsort((-pop.age[candidates], ~pop.care_duty[candidates], pop.household[candidates]))
-        hh = pop.household[candidates][order]
-        chosen = candidates[order][np.r_[True, hh[1:] != hh[:-1]]]
         return [Placement(chosen, (), fallback=Option.PUBLIC_WELFARE)]
 
     def placed(self, view: MonthView, members: np.ndarray, created: np.ndarray) -> None:

@@ -57,6 +57,17 @@ def other_work(view: MonthView, holders: np.ndarray) -> np.ndarray:
     return n_work[pop.household[holders]] - working[holders] > 0
 
 
+def least_able_to_go(view: MonthView, jobless_households: np.ndarray) -> np.ndarray:
+    """One labour-force member per household in `jobless_households` (bool per household):
+    the one least able to work away, a carer first, then the oldest. The member officials
+    place in a post near home (the employment guarantee, monitoring's temporary posts)."""
+    pop = view.pop
+    candidates = np.flatnonzero(jobless_households[pop.household] & view.labour)
+    order = np.lexsort((-pop.age[candidates], ~pop.care_duty[candidates], pop.household[candidates]))
+    hh = pop.household[candidates][order]
+    return candidates[order][np.r_[True, hh[1:] != hh[:-1]]] if candidates.size else candidates
+
+
 class PublicWelfareJobs(FollowUpPolicy):
     """Public-welfare posts, targeted at weak labour and zero-employment households."""
 

@@ -199,7 +199,7 @@ class LiveView:
             "status": status_line(model, lang),
             "month": text(lang, "month_of").format(month=model.steps, months=model.config.months),
             "households": text(lang, "households_now").format(
-                households=model.pop.n_households, workers=int(model.labour.sum())
+                households=int(model.pop.active.sum()), workers=int(model.labour.sum())
             ),
             "charts": charts_html(model, lang, self.previous),
         }

@@ -151,6 +151,22 @@ def group_table(final: dict[str, Any]) -> Table:
     return table
 
 
+def cohort_table(final: dict[str, Any]) -> Table:
+    """The main indicators by arrival wave (waves that have households)."""
+    from simulation.indicators import COHORT_KEYS
+
+    table = Table(title="By arrival wave (relocated households)", header_style="bold")
+    table.add_column("wave")
+    for key in COHORT_KEYS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for wave, values in final.get("by_arrival", {}).items():
+        if values["households"]:
+            table.add_row(
+                wave.replace("_", " "), *(INDICATORS.format(f"by_arrival.{wave}.{k}", values[k]) for k in COHORT_KEYS)
+            )
+    return table
+
+
 @app.callback()
 def main() -> None:
     """Agent-based model of relocation for poverty alleviation and its follow-up support."""
@@ -184,6 +200,7 @@ def run(
         title = f"{spec.name} ({spec.community.id}), seed {result.seed}, month {result.final['month']}"
         console.print(summary_table(title, result.final))
         console.print(group_table(result.final))
+        console.print(cohort_table(result.final))
         console.print(f"Monthly indicators: {out_dir / 'monthly.csv'}")
 
 

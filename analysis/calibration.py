@@ -50,7 +50,9 @@ COMMUNITIES = (
 )
 SECTOR_KEYS = ("share_agriculture", "share_industry", "share_services", "share_part_time")
 TARGET_KEYS = (*SECTOR_KEYS, "share_out_of_county")
-SURVEY_YEARS = 3  # months simulated = time from moving in to the survey (assumption: moved in 2017-2018)
+SURVEY_YEARS = (
+    4  # years simulated = from the first arrival wave (2016) to the survey (2020); the last wave moved in 2019
+)
 CALIBRATION_PEOPLE = 4_800  # relocated people simulated while fitting (shares are scale-free)
 
 PER_COMMUNITY = {

@@ -28,7 +28,7 @@ from simulation.indicators import INDICATORS
 from simulation.options import OPTION_NAMES, Option
 from simulation.social import household_option_counts
 
-PEOPLE_PER_HOUSEHOLD = 4.0  # people per household in the generated communities (3.9-4.0 measured)
+PEOPLE_PER_HOUSEHOLD = 4.1  # people per household in the generated communities (3.8-4.3 measured by community)
 YEARS = 10  # a run in class lasts ten years (120 months)
 NETWORK_EVERY = 3  # months between redraws of the network view
 CALIBRATED_DIR = SCENARIO_DIR / "calibrated"
@@ -157,6 +157,10 @@ TEXT: dict[str, dict[str, str]] = {
         "ready": "Month 0: press Step or ▶ Play to start.",
         "status": "Month {month}: {employed:.0%} of workers employed, {out:.0%} of them outside the county; "
         "income {income:,.0f} yuan per person a year; {poor:.0%} poor.",
+        "people": "{people:,} people; this year {births} born, {deaths} died.",
+        "pyramid": "Age pyramid (people)",
+        "men": "men",
+        "women": "women",
         "colour_by": "Colour households by",
         "colour_work": "where they work",
         "colour_origin": "origin village",
@@ -236,6 +240,10 @@ TEXT: dict[str, dict[str, str]] = {
         "fell_back": "返贫户数（累计）",
         "ready": "第0月：点“单步”或“▶ 运行”开始。",
         "status": "第{month}月：{employed:.0%}的劳动力就业，其中{out:.0%}在县外；人均年收入{income:,.0f}元；贫困发生率{poor:.0%}。",
+        "people": "人口{people:,}人；本年出生{births}人，死亡{deaths}人。",
+        "pyramid": "人口金字塔（人）",
+        "men": "男",
+        "women": "女",
         "colour_by": "家庭颜色表示",
         "colour_work": "就业去向",
         "colour_origin": "迁出村",
@@ -653,12 +661,56 @@ def charts_html(model: ResettlementModel, lang: str, previous: History | None = 
         series = [(INDICATORS[column].label_in(lang), now[column], colour) for column, colour in lines]
         before = (previous["month"], [previous[column] for column, _ in lines]) if previous else None
         charts.append(svg_chart(t[key], now["month"], series, limits, before))
+    charts.append(age_pyramid_svg(model, lang))
     note = f'<div class="chart-note">{html_escape(t["previous"])}</div>' if previous else ""
     return (
         f'<div class="live-charts" data-month="{model.steps}" style="display:flex;flex-wrap:wrap;gap:4px">'
         + "".join(charts)
         + f"</div>{note}"
     )
+
+
+PYRAMID_GROUPS = 18  # 0-4, 5-9, ..., 85+
+
+
+def age_pyramid(model: ResettlementModel) -> tuple[np.ndarray, np.ndarray]:
+    """Relocated people in the model by five-year age group: (men, women), 0-4 first."""
+    pop = model.pop
+    people = pop.members_now() & pop.relocated[pop.household]
+    group = np.minimum(pop.age[people] // 5, PYRAMID_GROUPS - 1)
+    female = pop.female[people]
+    men = np.bincount(group[~female], minlength=PYRAMID_GROUPS)
+    women = np.bincount(group[female], minlength=PYRAMID_GROUPS)
+    return men, women
+
+
+def age_pyramid_svg(model: ResettlementModel, lang: str, width: int = 280, height: int = 190) -> str:
+    """The age pyramid as inline SVG: men to the left, women to the right, one bar per five
+    years of age (the youngest at the bottom), so a class sees births and ageing."""
+    t = TEXT[lang]
+    men, women = age_pyramid(model)
+    top, bottom, mid, label_w = 20, 14, width / 2, 22
+    bar_h = (height - top - bottom) / PYRAMID_GROUPS
+    scale = (width / 2 - label_w - 6) / max(int(men.max(initial=0)), int(women.max(initial=0)), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="pyramid">',
+        f'<text x="4" y="13" font-size="12" font-weight="bold">{html_escape(t["pyramid"])}</text>',
+        f'<text x="{mid - label_w}" y="{height - 2}" font-size="10" text-anchor="end">{html_escape(t["men"])}</text>',
+        f'<text x="{mid + label_w}" y="{height - 2}" font-size="10">{html_escape(t["women"])}</text>',
+    ]
+    for g in range(PYRAMID_GROUPS):
+        y = top + (PYRAMID_GROUPS - 1 - g) * bar_h
+        m, f = men[g] * scale, women[g] * scale
+        parts.append(
+            f'<rect x="{mid - label_w / 2 - m:.1f}" y="{y:.1f}" width="{m:.1f}" height="{bar_h - 1:.1f}" fill="#3182bd"/>'
+        )
+        parts.append(
+            f'<rect x="{mid + label_w / 2:.1f}" y="{y:.1f}" width="{f:.1f}" height="{bar_h - 1:.1f}" fill="#de2d26"/>'
+        )
+        if g % 2 == 0:
+            parts.append(f'<text x="{mid}" y="{y + bar_h - 2:.1f}" font-size="8" text-anchor="middle">{5 * g}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------------ network view
@@ -671,14 +723,13 @@ def main_work(model: ResettlementModel) -> np.ndarray:
 def network_svg(model: ClassroomModel, colour_by: str = "work", min_strength: float = 0.5) -> str:
     """Households at their fixed positions (`building_layout`), ties of at least
     `min_strength` as lines, households coloured by main work or origin village and sized
-    by income per person; those gone back are left out. No text inside: the page labels
+    by income per person; those gone back or not yet moved in are left out. No text inside: the page labels
     it in the chosen language."""
     pos = model.positions
-    n = model.pop.n_households
-    present = np.ones(n, dtype=bool)
+    present = model.pop.active.copy()  # households moved in (arrival waves) and not dissolved
     parts = []
     if model.social is not None:
-        present = ~model.returned
+        present &= ~model.returned
         net = model.social.network
         keep = present[net.src] & present[net.dst] & (net.strength >= min_strength)
         ends = np.hstack([pos[net.src[keep]], pos[net.dst[keep]]]).ravel().tolist()
@@ -735,6 +786,9 @@ def status_line(model: ResettlementModel, lang: str) -> str:
         out=out if np.isfinite(out) else 0.0,
         income=ind["income_per_capita_mean"],
         poor=ind["poverty_rate"],
+    )
+    line += " " + TEXT[lang]["people"].format(
+        people=ind["people"], births=ind["births_last_year"], deaths=ind["deaths_last_year"]
     )
     start = model.shocks.bad_year_start
     if start and start <= model.steps + 1:

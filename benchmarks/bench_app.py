@@ -66,7 +66,7 @@ def python_timings(households: int, months: int) -> None:
         charts.append(t2 - t1)
         network.append(t3 - t2)
     print(
-        f"python  {model.pop.n_households:5d} households: step {ms(step)}; charts {ms(charts)}; "
+        f"python  {model.pop.next_household:5d} households: step {ms(step)}; charts {ms(charts)}; "
         f"network view {ms(network)} (drawn every {NETWORK_EVERY} months)"
     )
 

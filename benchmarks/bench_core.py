@@ -76,7 +76,7 @@ def speed(households: int, months: int, repeats: int, overrides: list[str]) -> N
         t2 = time.perf_counter()
         builds.append(t1 - t0)
         runs.append(t2 - t1)
-        n, members = model.pop.n_households, model.pop.n_members
+        n, members = model.pop.next_household, model.pop.n_members
         del model
     per_household = (peak_rss_kb() - before) * 1024 / n
     print(f"households {n:,}  people {members:,}  months {months}  repeats {repeats}  set {overrides}")
@@ -99,7 +99,7 @@ def ratio(households: int, months: int) -> None:
     for _ in range(months):
         plain.step()
     t_plain = time.perf_counter() - t0
-    print(f"households {fast.pop.n_households:,}  months {months}")
+    print(f"households {fast.pop.next_household:,}  months {months}")
     print(f"batched model     {t_fast:8.2f} s (build + run)")
     print(f"plain per-agent   {t_plain:8.2f} s (build + run)")
     print(f"speed ratio       {t_plain / t_fast:8.1f} x")

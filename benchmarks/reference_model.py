@@ -7,11 +7,14 @@ the batched model in `simulation/` (docs/MODEL.md, "Submodels", and the policy c
 7.9) for the core model with the ties submodel off and for these policies: public-welfare
 posts (targeting, one per household, yearly review), the subsistence allowance (means
 test, take-up by need, work effort), the transition period, the employment guarantee,
-workshops and community care. It serves as an oracle in tests/test_reference.py and as the
-baseline of the speed ratio in benchmarks/bench_core.py. Population generation is shared
-with the fast model (it is set-up, not a monthly rule); everything after is written out
-again here. Not covered here: the other policies, policies that start or end within a run,
-and the ties submodel.
+workshops and community care; the household's remittances that respond to its need, the
+lower pay of women outside the county, and households that move in by arrival waves. It
+serves as an oracle in tests/test_reference.py and as the baseline of the speed ratio in
+benchmarks/bench_core.py. Population generation and the yearly demography with the choice
+of carers are shared with the fast model (set-up and a yearly step, not monthly rules: the
+plain model hands its state to them once a year and reads the people back); every monthly
+rule is written out again here. Not covered here: the other policies, policies that start
+or end within a run, and the ties submodel.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import mesa
 import numpy as np
 
 from scenarios.schema import Scenario
+from simulation.demography import demographic_year
 from simulation.options import CAPPED, N_OPTIONS, SCHOOLING_YEARS, Education, Option
-from simulation.population import assign_care_duties, generate_population, labour_mask
+from simulation.population import assign_care_duties, generate_population, labour_mask, planned_labour
 
 RELOCATION_ONLY = {Option.PUBLIC_WELFARE, Option.FARMING_ORIGIN, Option.PART_TIME}
 NEAR_HOME = {Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE, Option.WORKSHOP}
@@ -64,7 +68,6 @@ class PlainHousehold(mesa.Agent):
         self.village = int(pop.village[index])
         self.distance = float(pop.distance_km[index])
         self.land = float(pop.land_mu[index])
-        self.size = len(members)
         self.allowance_draw = model.rng.random()  # stigma and knowing how to apply
         self.on_allowance = False
         self.allowance = 0.0  # this month's allowance, yuan
@@ -73,9 +76,19 @@ class PlainHousehold(mesa.Agent):
         self.returned = False
 
     @property
+    def size(self) -> int:
+        """People living in the household."""
+        return len(self.members)
+
+    @property
+    def active(self) -> bool:
+        """Moved in (its arrival wave has come) and not dissolved."""
+        return bool(self.model.pop.active[self.index])
+
+    @property
     def living(self) -> bool:
-        """Relocated and still in the community."""
-        return self.relocated and not self.returned
+        """Relocated, moved in and still in the community."""
+        return self.relocated and self.active and not self.returned
 
     def workers(self) -> list[Member]:
         """Labour-force members."""
@@ -185,6 +198,8 @@ class PlainHousehold(mesa.Agent):
         skill_term = w.return_to_skill * (p.skill - m.skill_reference)
         f_local = math.exp(w.return_to_schooling_local * years + skill_term)
         f_out = math.exp(w.return_to_schooling_out * years + skill_term)
+        if p.female:
+            f_out *= w.female_out_of_county_ratio
         paid = w.months_worked_per_year / 12.0
         distance = 0.0 if self.returned else self.distance
         travel = o.travel_cost_yuan_per_km * 2.0 * distance
@@ -208,7 +223,8 @@ class PlainHousehold(mesa.Agent):
         c = s.choice
         earn = self.earnings(p)
         shares = m.contact_shares(self.village, p.option)
-        demolished = self.relocated and not self.returned and m.month > s.transition_months
+        arrived = int(m.pop.arrival_month[self.index])
+        demolished = self.relocated and not self.returned and m.month > arrived + s.transition_months
         distance = 0.0 if self.returned else self.distance
         u = []
         for j in range(N_OPTIONS):
@@ -245,7 +261,10 @@ class PlainHousehold(mesa.Agent):
         """Skills grow with work; household income with pensions, the allowance, and living costs."""
         m, s = self.model, self.model.config
         c, w, inc = s.choice, s.wages, s.income
-        earnings = 0.0
+        if not self.members:  # a household whose people have all died or left
+            self.income = self.net_income = self.allowance = 0.0
+            return
+        earnings, migrant_pay = 0.0, 0.0
         for p in self.members:
             if p.option == Option.OUT_OF_COUNTY:
                 p.skill = min(1.0, p.skill + c.skill_gain_out_of_county_per_year / 12.0)
@@ -254,10 +273,14 @@ class PlainHousehold(mesa.Agent):
             if p.in_labour and p.option != Option.NOT_WORKING:
                 e = max(self.earnings(p)[p.option], 0.0)
                 if p.option == Option.OUT_OF_COUNTY:
-                    e *= w.remittance_share
-                earnings += e
-        pension = inc.pension_yuan_month * sum(p.age >= inc.pension_age for p in self.members)
-        before = earnings + pension
+                    migrant_pay += e
+                else:
+                    earnings += e
+        pension = inc.pension_yuan_month * sum(p.age >= inc.pension_age for p in self.members) if self.active else 0.0
+        # the migrants send what the household needs to reach the target, within the bounds of their pay
+        need = max(w.remittance_target_yuan * self.size / 12.0 - (earnings + pension), 0.0)
+        sent = min(max(need, w.remittance_share_min * migrant_pay), w.remittance_share_max * migrant_pay)
+        before = earnings + sent + pension
         self.allowance = 0.0
         if m.allowance_on:
             a = s.policies.subsistence_allowance
@@ -289,11 +312,11 @@ class PlainHousehold(mesa.Agent):
         labour = self.workers()
         local = sum(p.option in NEAR_HOME for p in labour)
         integration = 0.3 * local / len(labour) if labour else 0.0
-        net_pc = self.net_income * 12.0 / self.size
+        net_pc = self.net_income * 12.0 / max(self.size, 1)
         chance = r.base_rate * (1.0 - integration) * (1.0 if net_pc < r.low_income_yuan else r.higher_income_factor)
-        if m.month > s.transition_months:
+        if m.month > int(m.pop.arrival_month[self.index]) + s.transition_months:
             chance *= r.after_demolition_factor
-        chance *= 1.0 + r.land_pull * (self.land / self.size) / s.origin.reference_land_mu_per_person
+        chance *= 1.0 + r.land_pull * (self.land / max(self.size, 1)) / s.origin.reference_land_mu_per_person
         if m.rng.random() < min(chance, 1.0):
             self.returned = True
             for p in labour:
@@ -310,36 +333,20 @@ class PlainModel(mesa.Model):
         self.config = scenario
         self.pop = pop = generate_population(scenario, self.rng)
         labour = labour_mask(pop, scenario.population)
+        self.people: dict[int, Member] = {}
         pol = scenario.policies
         self.welfare_on = pol.public_welfare_jobs.enabled
         self.allowance_on = pol.subsistence_allowance.enabled
         self.care_on = pol.community_services.enabled
         self.guarantee_on = pol.employment_guarantee.enabled
-        self.homes = []
-        for h in range(pop.n_households):
-            members = [
-                Member(
-                    index=int(i),
-                    age=int(pop.age[i]),
-                    female=bool(pop.female[i]),
-                    education=int(pop.education[i]),
-                    skill=float(pop.skill[i]),
-                    disabled=bool(pop.disabled[i]),
-                    care_duty=bool(pop.care_duty[i]),
-                    in_labour=bool(labour[i]),
-                )
-                for i in range(pop.start[h], pop.start[h + 1])
-            ]
-            self.homes.append(PlainHousehold(self, h, members))
-        if self.care_on:
-            for h in self.homes:
-                for p in h.members:
-                    p.care_covered = self.rng.random() < pol.community_services.care_coverage
+        self.homes: list[PlainHousehold] = []
+        self._read_people(labour)
         self._set_land_share()
         c, d = scenario.community, scenario.labour_demand
-        workers = sum(p.in_labour for h in self.homes for p in h.members)
-        relocated_workers = sum(p.in_labour for h in self.homes if h.relocated for p in h.members)
-        relocated_households = sum(h.relocated for h in self.homes)
+        planned = planned_labour(pop, scenario.population)  # posts are there for every arrival wave
+        workers = int(planned.sum())
+        relocated_workers = int((planned & pop.relocated[pop.household]).sum())
+        relocated_households = int(pop.relocated.sum())
         self.capacity = {
             Option.LOCAL_INDUSTRY: round(d.industry_posts_per_100_workers * workers / 100),
             Option.LOCAL_SERVICES: round(d.services_posts_per_100_workers * workers / 100),
@@ -371,6 +378,39 @@ class PlainModel(mesa.Model):
         """Months simulated so far."""
         return self.steps
 
+    def _read_people(self, labour: np.ndarray) -> None:
+        """Build (or rebuild after a demographic year) the plain households and members from
+        the shared arrays; a person keeps their Member object, and so their work, across years."""
+        pop, cfg = self.pop, self.config
+        present = np.flatnonzero(pop.present)
+        by_household: dict[int, list[int]] = {}
+        for i in present:
+            by_household.setdefault(int(pop.household[i]), []).append(int(i))
+        for h in range(len(self.homes), pop.next_household):  # households formed since
+            self.homes.append(PlainHousehold(self, h, []))
+        for home in self.homes:
+            members = []
+            for i in by_household.get(home.index, []):
+                p = self.people.get(i)
+                if p is None:
+                    p = Member(
+                        index=i,
+                        age=int(pop.age[i]),
+                        female=bool(pop.female[i]),
+                        education=int(pop.education[i]),
+                        skill=float(pop.skill[i]),
+                        disabled=bool(pop.disabled[i]),
+                    )
+                    if self.care_on:
+                        p.care_covered = self.rng.random() < cfg.policies.community_services.care_coverage
+                    self.people[i] = p
+                p.in_labour = bool(labour[i])
+                p.care_duty = bool(pop.care_duty[i])
+                if not p.in_labour:
+                    p.option, p.guarantee_post = Option.NOT_WORKING, False
+                members.append(p)
+            home.members = members
+
     def welfare_review_due(self) -> bool:
         """Welfare-post holders are reviewed every `review_months` from the first month."""
         w = self.config.policies.public_welfare_jobs
@@ -400,11 +440,14 @@ class PlainModel(mesa.Model):
 
     def step(self) -> None:
         """One month, in the same order as the fast model."""
-        if self.month > 1 and (self.month - 1) % 12 == 0:
-            for h in self.homes:
-                for p in h.members:
-                    p.age += 1
-            self._sync_care_and_labour()
+        year = self.month > 1 and (self.month - 1) % 12 == 0
+        arriving = [
+            h
+            for h in self.homes
+            if h.relocated and not h.active and h.members and int(self.pop.arrival_month[h.index]) == self.month - 1
+        ]
+        if year or arriving:
+            self._sync_care_and_labour(year, arriving)
         self.returners = 0
         for h in self.homes:
             h.start_month()
@@ -464,20 +507,27 @@ class PlainModel(mesa.Model):
             else:
                 p.option, p.guarantee_post = Option.PUBLIC_WELFARE, True
 
-    def _sync_care_and_labour(self) -> None:
-        """Yearly: labour-force status and carers, with the same rule as the fast model."""
-        pop = self.pop
+    def _sync_care_and_labour(self, year: bool, arriving: list[PlainHousehold]) -> None:
+        """The shared yearly demography (or ageing alone) and the arrival of a wave; then
+        labour-force status and carers, with the same rules as the fast model."""
+        pop, cfg = self.pop, self.config
         for h in self.homes:
             for p in h.members:
-                pop.age[p.index] = p.age
-        labour = labour_mask(pop, self.config.population)
-        assign_care_duties(pop, self.config.population, self.rng)
-        for h in self.homes:
+                pop.option[p.index], pop.skill[p.index] = p.option, p.skill
+        if year:
+            if cfg.demography.enabled:
+                demographic_year(pop, cfg, self.rng)
+            else:
+                pop.age[pop.present] += 1
+            for p in self.people.values():
+                p.age = int(pop.age[p.index])
+        for h in arriving:
+            pop.active[h.index] = True
             for p in h.members:
-                p.in_labour = bool(labour[p.index])
-                p.care_duty = bool(pop.care_duty[p.index])
-                if not p.in_labour:
-                    p.option, p.guarantee_post = Option.NOT_WORKING, False
+                self.forced.add(p.index)
+        labour = labour_mask(pop, cfg.population)
+        assign_care_duties(pop, cfg, labour)
+        self._read_people(labour)
         self._set_land_share()
 
     def employment_counts(self) -> np.ndarray:
@@ -495,8 +545,8 @@ class PlainModel(mesa.Model):
     def poverty_rate(self) -> float:
         """Share of people in relocated households whose income net of living costs is below the line."""
         line = self.config.income.poverty_line_yuan
-        people = sum(h.size for h in self.homes if h.relocated)
-        poor = sum(h.size for h in self.homes if h.relocated and h.net_income * 12.0 / h.size < line)
+        people = sum(h.size for h in self.homes if h.relocated and h.active)
+        poor = sum(h.size for h in self.homes if h.relocated and h.active and h.net_income * 12.0 / h.size < line)
         return poor / people
 
     def returned_households(self) -> int:

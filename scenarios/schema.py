@@ -43,6 +43,7 @@ class Community(Strict):
     distance_max_km: Positive = 110.0
     source_villages: Annotated[int, Field(ge=1, le=100_000)] = 600
     local_resident_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.10
+    arrival_years: Annotated[int, Field(ge=1, le=6)] = 4
 
     @model_validator(mode="after")
     def _consistent(self) -> Community:
@@ -59,15 +60,19 @@ class Community(Strict):
 
 
 class Population(Strict):
-    """Assumptions used to generate households and members (sources in docs/MODEL.md)."""
+    """Assumptions used to generate households and members (sources in docs/MODEL.md 7.11)."""
 
-    mean_household_size: Annotated[float, Field(ge=1.5, le=8.0)] = 4.0
+    elderly_only_share: Share = 0.12
+    elder_alone_share: Share = 0.45
+    single_adult_share: Share = 0.10
+    head_age_mean: Annotated[float, Field(ge=25.0, le=70.0)] = 42.0
+    head_age_sd: Annotated[float, Field(ge=1.0, le=25.0)] = 13.0
+    elder_coresidence: Share = 0.30
+    married_son_coresidence: Share = 0.45
     max_household_size: Annotated[int, Field(ge=2, le=15)] = 9
     working_age_min: Annotated[int, Field(ge=14, le=20)] = 16
     working_age_max: Annotated[int, Field(ge=50, le=70)] = 60
-    child_share_of_dependants: Share = 0.55
     incapacity_share: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
-    female_share: Share = 0.49
     education_age_gradient: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
     college_share_of_senior: Share = 0.2
     primary_share_of_junior_or_below: Share = 0.4
@@ -79,8 +84,53 @@ class Population(Strict):
     distance_beta_b: Positive = 1.0
     village_size_cv: Annotated[float, Field(ge=0.0, le=3.0)] = 0.8
     child_care_age: Annotated[int, Field(ge=0, le=15)] = 6
-    elder_care_age: Annotated[int, Field(ge=60, le=110)] = 80
+    school_age_max: Annotated[int, Field(ge=6, le=18)] = 15
+    school_escort_share: Share = 0.15
+    grandparent_care: bool = True
+    carer_age_max: Annotated[int, Field(ge=50, le=100)] = 79
+    female_care_norm_yuan: NonNegative = 600.0
     local_resident_education_shift: Annotated[float, Field(ge=-3.0, le=3.0)] = 0.8
+
+
+AgeRates = tuple[Annotated[float, Field(ge=0.0, le=1000.0)], ...]
+
+
+class Demography(Strict):
+    """Births, deaths, marriage and new households, once a year (docs/MODEL.md 7.11).
+
+    Rates are per 1,000 people a year, by age group: fertility of married women 15-19,
+    20-24, ..., 45-49; deaths at 0, 1-4, 5-14, 15-24, ..., 75-84, 85+; first marriage
+    15-19, 20-24, ..., 35-39 for each sex; frailty (unable to look after oneself) as a
+    share at 60-69, 70-79, 80-89, 90+.
+    """
+
+    enabled: bool = True
+    marital_fertility_per_1000: AgeRates = (350.0, 300.0, 200.0, 110.0, 50.0, 12.0, 3.0)
+    mortality_per_1000: AgeRates = (6.0, 0.5, 0.3, 0.6, 1.0, 1.8, 4.0, 9.0, 22.0, 60.0, 170.0)
+    male_mortality_ratio: Annotated[float, Field(ge=0.5, le=3.0)] = 1.4
+    sex_ratio_at_birth: Annotated[float, Field(ge=0.9, le=1.3)] = 1.11
+    first_marriage_men_per_1000: AgeRates = (5.0, 110.0, 190.0, 120.0, 50.0)
+    first_marriage_women_per_1000: AgeRates = (60.0, 260.0, 230.0, 100.0, 40.0)
+    couple_new_flat_share: Share = 0.25
+    couple_leaves_share: Share = 0.15
+    crowding_split_factor: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    frail_share: AgeRates = (10.0, 30.0, 100.0, 250.0)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Demography:
+        expected = {
+            "marital_fertility_per_1000": 7,
+            "mortality_per_1000": 11,
+            "first_marriage_men_per_1000": 5,
+            "first_marriage_women_per_1000": 5,
+            "frail_share": 4,
+        }
+        for name, n in expected.items():
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} must have {n} values (one per age group), got {len(getattr(self, name))}")
+        if self.couple_new_flat_share + self.couple_leaves_share > 1:
+            raise ValueError("couple_new_flat_share + couple_leaves_share must not exceed 1")
+        return self
 
 
 class Wages(Strict):
@@ -92,7 +142,10 @@ class Wages(Strict):
     out_of_county: NonNegative = 4_549.0
     living_cost_out_of_county: NonNegative = 1_430.0
     months_worked_per_year: Annotated[float, Field(ge=1.0, le=12.0)] = 10.0
-    remittance_share: Share = 0.5
+    female_out_of_county_ratio: Annotated[float, Field(gt=0.0, le=1.5)] = 0.8
+    remittance_share_min: Share = 0.3
+    remittance_share_max: Share = 0.7
+    remittance_target_yuan: NonNegative = 6_000.0
     return_to_schooling_local: Annotated[float, Field(ge=0.0, le=0.3)] = 0.03
     return_to_schooling_out: Annotated[float, Field(ge=0.0, le=0.3)] = 0.05
     return_to_skill: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
@@ -315,6 +368,7 @@ class Scenario(Strict):
     return_to_origin: ReturnToOrigin = ReturnToOrigin()
     living_costs: LivingCosts = LivingCosts()
     shocks: Shocks = Shocks()
+    demography: Demography = Demography()
     policies: Policies = Policies()  # type: ignore[valid-type]
 
     @property

@@ -19,7 +19,7 @@ from .options import IS_ORIGIN_FARMING
 from .population import Population
 
 if TYPE_CHECKING:
-    from scenarios.schema import LivingCosts
+    from scenarios.schema import LivingCosts, Wages
 
 
 @dataclass
@@ -51,7 +51,9 @@ def earnings_and_pensions(
     """Household earnings (a month's net earnings count as at least zero) and pensions."""
     n_h = pop.n_households
     earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
-    pension = pension_yuan_month * np.bincount(pop.household, weights=pop.age >= pension_age, minlength=n_h)
+    pension = pension_yuan_month * np.bincount(
+        pop.household, weights=pop.members_now() & (pop.age >= pension_age), minlength=n_h
+    )
     return earnings, pension
 
 
@@ -69,4 +71,26 @@ def destination_costs(pop: Population, living: np.ndarray, labour: np.ndarray, c
 
 def per_capita_annual(total_monthly: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Per-capita income in yuan per year (the survey's unit) from monthly household income."""
-    return total_monthly * 12.0 / size
+    return total_monthly * 12.0 / np.maximum(size, 1)
+
+
+def remittances(
+    pop: Population, migrants: np.ndarray, pay: np.ndarray, other_monthly: np.ndarray, wages: Wages
+) -> np.ndarray:
+    """What each out-of-county worker in `migrants` sends home this month, yuan.
+
+    The household's migrants together send what it needs to reach
+    `remittance_target_yuan` per person a year, given its other income this month
+    (`other_monthly`: the earnings of those at home and pensions), but at least
+    `remittance_share_min` and at most `remittance_share_max` of their net pay; each
+    sends in proportion to pay (docs/MODEL.md 7.11). Remittances thus rise with the
+    household's dependants and fall when those at home earn.
+    """
+    n_h = pop.n_households
+    hh = pop.household[migrants]
+    pay = np.maximum(pay, 0.0)
+    total_pay = np.bincount(hh, weights=pay, minlength=n_h)
+    need = np.maximum(wages.remittance_target_yuan * pop.size / 12.0 - other_monthly, 0.0)
+    sent = np.clip(need, wages.remittance_share_min * total_pay, wages.remittance_share_max * total_pay)
+    share = np.divide(sent, total_pay, out=np.zeros(n_h), where=total_pay > 0)
+    return pay * share[hh]

@@ -419,6 +419,88 @@ INDICATORS.declare(
     ),
 )
 
+# Demography (docs/MODEL.md 7.11): relocated households in the model, those gone back included.
+RELOCATED_PEOPLE = "relocated people in the model (households gone back included)"
+INDICATORS.declare(
+    Indicator("people", "count", RELOCATED_PEOPLE, ("People", "人口"), "summary"),
+    Indicator("relocated_households", "count", "relocated households in the model", ("Households", "户数"), "detail"),
+    Indicator(
+        "births_last_year", "count", "births in the latest demographic year", ("Births this year", "本年出生"), "detail"
+    ),
+    Indicator(
+        "deaths_last_year", "count", "deaths in the latest demographic year", ("Deaths this year", "本年死亡"), "detail"
+    ),
+    Indicator("births_total", "count", "births since the start", ("Births, cumulative", "累计出生"), "detail"),
+    Indicator("deaths_total", "count", "deaths since the start", ("Deaths, cumulative", "累计死亡"), "detail"),
+    Indicator(
+        "new_households_total",
+        "count",
+        "couples who set up a household of their own in the community, cumulative",
+        ("New households, cumulative", "累计分户"),
+        "detail",
+    ),
+    Indicator(
+        "moved_out_total",
+        "count",
+        "people who left the community by marriage or with a new couple, cumulative",
+        ("Moved out, cumulative", "累计迁出人口"),
+        "detail",
+    ),
+    Indicator(
+        "children_under_6", "count", RELOCATED_PEOPLE + ", aged under 6", ("Children under 6", "6岁以下儿童"), "detail"
+    ),
+    Indicator("share_aged_0_14", "share", "of " + RELOCATED_PEOPLE, ("Aged 0-14", "0-14岁比例"), "detail"),
+    Indicator("share_aged_60_plus", "share", "of " + RELOCATED_PEOPLE, ("Aged 60+", "60岁及以上比例"), "detail"),
+    Indicator("share_aged_65_plus", "share", "of " + RELOCATED_PEOPLE, ("Aged 65+", "65岁及以上比例"), "detail"),
+    Indicator(
+        "dependency_ratio",
+        "index",
+        "people aged under 16 or over 60 per person aged 16-60, relocated",
+        ("Dependency ratio", "抚养比"),
+        "summary",
+    ),
+    Indicator(
+        "overcrowded_households",
+        "count",
+        "relocated households in the community with more people than their flat was allocated for",
+        ("Overcrowded flats", "住房拥挤户数"),
+        "detail",
+    ),
+    Indicator(
+        "grandparent_carers",
+        "count",
+        "households whose carer is past working age (a grandparent), in the community",
+        ("Grandparents caring", "祖辈照料户数"),
+        "detail",
+    ),
+    Indicator(
+        "women_share_out_of_county",
+        "share",
+        "of relocated out-of-county workers in the community, women",
+        ("Women among out-of-county workers", "县外务工者中女性比例"),
+        "summary",
+    ),
+)
+
+# By arrival wave: households one, two, ... years after their move at the survey date.
+COHORTS = tuple(f"wave_{k + 1}" for k in range(6))
+COHORT_KEYS = ("households", "poverty_rate", "income_per_capita_mean", "employment_rate", "share_out_of_county")
+_COHORT_KIND = {"households": "count", "poverty_rate": "share", "income_per_capita_mean": "yuan"}
+for _k, _cohort in enumerate(COHORTS):
+    for _key in COHORT_KEYS:
+        _base = None if _key == "households" else INDICATORS[_key]
+        _en = _base.label[0] if _base else "Households"
+        _zh = _base.label[1] if _base else "户数"
+        INDICATORS.declare(
+            Indicator(
+                f"by_arrival.{_cohort}.{_key}",
+                _COHORT_KIND.get(_key, "share"),
+                f"{_base.unit if _base else 'relocated households in the model'}, arrival wave {_k + 1}",
+                (f"{_en}, arrival wave {_k + 1}", f"{_zh}（第{_k + 1}批搬迁）"),
+                "detail",
+            )
+        )
+
 BREAKDOWNS: dict[str, tuple[str, ...]] = {"by_age_group": AGE_GROUPS, "by_education": EDUCATION_NAMES}
 GROUP_LABELS: dict[str, tuple[str, str]] = {
     "16-29": ("aged 16-29", "16-29岁"),

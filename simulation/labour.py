@@ -42,6 +42,7 @@ def member_earnings(
     skill: np.ndarray,
     land_share: np.ndarray,
     distance_km: np.ndarray,
+    female: np.ndarray | None = None,
 ) -> np.ndarray:
     """Net monthly earnings (yuan) of each given member in each option, shape (n, N_OPTIONS).
 
@@ -50,7 +51,9 @@ def member_earnings(
     remitted share of out-of-county earnings (see `model._account_income`). Non-farm
     wages rise with schooling (Mincer returns, higher outside the county) and vocational
     skill. Farming income scales with the member's share of the household's
-    land; travel to the origin and living costs outside the county are deducted.
+    land; travel to the origin and living costs outside the county are deducted. Women
+    are paid `female_out_of_county_ratio` of men's wage outside the county (`female`
+    given; docs/MODEL.md 7.11).
     """
     w = scenario.wages
     years = SCHOOLING_YEARS[education] - 9.0
@@ -71,6 +74,8 @@ def member_earnings(
         + (1.0 - frac) * economy.casual_wage * f_local * paid
         - scenario.origin.trips_per_month_part_time * travel
     )
+    if female is not None:
+        f_out = f_out * np.where(female, w.female_out_of_county_ratio, 1.0)
     out[:, Option.OUT_OF_COUNTY] = (economy.wage[Option.OUT_OF_COUNTY] * f_out - economy.living_cost_out) * paid
     out[:, Option.WORKSHOP] = economy.wage[Option.WORKSHOP] * f_local * paid
     return out

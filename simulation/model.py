@@ -2,7 +2,8 @@
 
 One call to `ResettlementModel.step()` is one month (docs/MODEL.md, section 3):
 
-1. ageing and labour-force entry and exit (once a year);
+1. demography once a year (deaths, ageing, births, marriage, new households, frailty),
+   then the households of this month's arrival wave move in; carers are chosen again;
 2. policies end posts, change skills, keep business owners in their business, fund posts;
 3. job separations; who reviews their work this month;
 4. the batched work choice of all seekers (logit draw, posts filled in priority order),
@@ -25,10 +26,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from .demography import YearEvents, demographic_year
 from .going_back import going_back_chance
-from .income import HouseholdIncome, destination_costs, earnings_and_pensions, per_capita_annual
+from .income import HouseholdIncome, destination_costs, earnings_and_pensions, per_capita_annual, remittances
 from .indicators import (
     BREAKDOWNS,
+    COHORTS,
     INDICATORS,
     SHARE_KEYS,
     employment_shares,
@@ -49,7 +52,14 @@ from .options import (
     age_group,
 )
 from .policies import MonthView, PolicySet
-from .population import Population, assign_care_duties, generate_population, labour_mask
+from .population import (
+    RELATION_NAMES,
+    Population,
+    assign_care_duties,
+    generate_population,
+    labour_mask,
+    planned_labour,
+)
 from .shocks import PovertyFlows, ShockState, out_of_county
 from .social import (
     SocialState,
@@ -74,9 +84,12 @@ class Household(mesa.Agent):
     """A household: a Mesa agent whose numbers live in the model's arrays.
 
     Households are agents because they are what a user inspects, selects and sees in
-    the app; their state is in arrays so that the month is one batched computation.
+    the app (members, roles, the household's strategy this month); their state is in
+    arrays so that the month is one batched computation, and no rule loops over agents.
     Measured at 10,000 households: an agent costs about 390 bytes of Python objects, the
-    household's population arrays (members included) about 95 bytes.
+    household's population arrays (members and reserved slots included) about 200 bytes.
+    Agents exist for households that have been formed (moved in or waiting to, and new
+    households when a couple sets one up).
     """
 
     def __init__(self, model: ResettlementModel, index: int) -> None:
@@ -114,14 +127,64 @@ class Household(mesa.Agent):
 
     @property
     def members(self) -> np.ndarray:
-        """Member indices into the model's member arrays."""
-        return np.arange(self._pop.start[self.index], self._pop.start[self.index + 1])
+        """Member indices into the model's member arrays (people living in the household now)."""
+        pop = self._pop
+        return np.flatnonzero((pop.household == self.index) & pop.present)
+
+    @property
+    def active(self) -> bool:
+        """Moved in and not dissolved (False before its arrival wave)."""
+        return bool(self._pop.active[self.index])
+
+    @property
+    def arrival_cohort(self) -> int:
+        """Arrival wave (0 the first; -1 for long-standing residents)."""
+        return int(self._pop.cohort[self.index])
 
     @property
     def work(self) -> list[str]:
         """This month's option of each labour-force member."""
         m = self.members
         return [OPTION_NAMES[o] for o in self._pop.option[m][self.model.labour[m]]]
+
+    def roster(self) -> list[dict]:
+        """One row per member: relation to the head, age, sex, schooling, whether in the
+        labour force, the care duty, frailty, and this month's work (None outside the labour force)."""
+        pop, labour = self._pop, self.model.labour
+        return [
+            {
+                "member": int(m),
+                "relation": RELATION_NAMES[pop.relation[m]],
+                "age": int(pop.age[m]),
+                "female": bool(pop.female[m]),
+                "education": EDUCATION_NAMES[pop.education[m]],
+                "labour_force": bool(labour[m]),
+                "care_duty": bool(pop.care_duty[m]),
+                "frail": bool(pop.frail[m]),
+                "work": OPTION_NAMES[pop.option[m]] if labour[m] else None,
+            }
+            for m in self.members
+        ]
+
+    @property
+    def strategy(self) -> dict:
+        """The household's allocation of its members this month: who works outside the
+        county, who near home, who farms, who cares (and whether a grandparent past working
+        age does), and what its migrants send home (yuan a month)."""
+        pop, labour = self._pop, self.model.labour
+        m = self.members
+        opt = pop.option[m]
+        work = labour[m]
+        carer = m[pop.care_duty[m]]
+        return {
+            "out_of_county": int((work & (opt == Option.OUT_OF_COUNTY)).sum()),
+            "near_home": int((work & IS_NEAR_HOME[opt]).sum()),
+            "farming": int((work & ((opt == Option.FARMING_ORIGIN) | (opt == Option.PART_TIME))).sum()),
+            "not_working": int((work & (opt == Option.NOT_WORKING)).sum()),
+            "carer": int(carer[0]) if carer.size else None,
+            "grandparent_cares": bool(carer.size and not labour[carer[0]]),
+            "remittances_yuan_month": float(self.model.remitted[self.index]),
+        }
 
     @property
     def income_per_capita(self) -> float:
@@ -163,9 +226,11 @@ class ResettlementModel(mesa.Model):
         self.pop = generate_population(scenario, self.rng)
         pop = self.pop
         n_h, n_m = pop.n_households, pop.n_members
-        self.households = Household.create_agents(self, n_h, index=np.arange(n_h))
+        self.households = Household.create_agents(self, pop.next_household, index=np.arange(pop.next_household))
         self.member_relocated = pop.relocated[pop.household]
         self.labour = labour_mask(pop, scenario.population)
+        self.planned_labour = planned_labour(pop, scenario.population)  # all arrival waves moved in
+        self.arrived_share = self._arrived_share()
         self.land_share = self._land_share()
         self.returned = np.zeros(n_h, dtype=bool)
         self.integration = np.zeros(n_h)
@@ -185,6 +250,9 @@ class ResettlementModel(mesa.Model):
         self.net_income_per_capita = np.zeros(n_h)
         self.household_income: HouseholdIncome | None = None
         self.return_migrants = 0
+        self.remitted = np.zeros(n_h)  # what each household's migrants sent home this month
+        self.year_events = YearEvents()
+        self.demography_totals = {"births": 0, "deaths": 0, "marriages": 0, "new_households": 0, "moved_out": 0}
         self.network_metrics = {"clustering": float("nan"), "largest_component_share": float("nan")}
         self.indicators: dict = {}
         self.flat_indicators: dict[str, float] = {}
@@ -211,7 +279,10 @@ class ResettlementModel(mesa.Model):
         wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry
         wage[Option.LOCAL_SERVICES] = s.wages.local_services
         wage[Option.OUT_OF_COUNTY] = s.wages.out_of_county
-        workers = int(self.labour.sum())
+        # posts open with the arrival waves: the density applies to the labour of the households moved in so far
+        pop = self.pop
+        arrived = pop.active | ~pop.relocated
+        workers = int((self.planned_labour & arrived[pop.household]).sum())
         capacity = np.full(N_OPTIONS, np.inf)
         capacity[Option.LOCAL_INDUSTRY] = round(s.labour_demand.industry_posts_per_100_workers * workers / 100)
         capacity[Option.LOCAL_SERVICES] = round(s.labour_demand.services_posts_per_100_workers * workers / 100)
@@ -246,7 +317,8 @@ class ResettlementModel(mesa.Model):
     def step(self) -> None:
         """Advance one month."""
         if self.month > 1 and (self.month - 1) % 12 == 0:
-            self._age_one_year()
+            self._demographic_year()
+        self._arrivals()
         self._policies_start_month()
         self.shocks.draw(self.month, self.pop)
         returners = self._choose_work()
@@ -264,13 +336,57 @@ class ResettlementModel(mesa.Model):
         for _ in range(self.config.months if months is None else months):
             self.step()
 
-    def _age_one_year(self) -> None:
-        """Everyone ages a year; leavers of the labour force stop working; carers change."""
-        pop, params = self.pop, self.config.population
-        pop.age += 1
-        self.labour = labour_mask(pop, params)
-        self._stop_work(~self.labour)
-        assign_care_duties(pop, params, self.rng)
+    def _demographic_year(self) -> None:
+        """A year of demography (`simulation.demography`; ageing alone when it is off)."""
+        pop, s = self.pop, self.config
+        if s.demography.enabled:
+            events = demographic_year(pop, s, self.rng)
+        else:
+            pop.age[pop.present] += 1
+            events = YearEvents()
+        self.year_events = events
+        t = self.demography_totals
+        t["births"] += events.births
+        t["deaths"] += events.deaths
+        t["marriages"] += events.marriages
+        t["new_households"] += events.new_households
+        t["moved_out"] += events.married_out + 2 * events.couples_left
+        for h in events.formed:
+            self.households.add(Household(self, int(h)))
+        if self.social is not None and events.formed.size:
+            self.social.join(events.formed, events.formed_from)
+        self._people_changed()
+
+    def _arrivals(self) -> None:
+        """Households of this month's arrival wave move in and look for work."""
+        pop = self.pop
+        arriving = ~pop.active & (pop.cohort > 0) & (pop.arrival_month == self.month - 1) & (pop.size > 0)
+        if not arriving.any():
+            return
+        pop.active |= arriving
+        self.arrived_share = self._arrived_share()
+        self.base_economy = self._economy()
+        self._people_changed()
+        self.force_review |= self.labour & arriving[pop.household]
+
+    def _arrived_share(self) -> float:
+        """Share of the relocated labour force (as planned at set-up) whose household has moved in:
+        posts that policies fund open in this proportion as the waves arrive."""
+        pop = self.pop
+        relocated = self.planned_labour & pop.relocated[pop.household]
+        total = int(relocated.sum())
+        return float((relocated & pop.active[pop.household]).sum() / total) if total else 1.0
+
+    def _people_changed(self) -> None:
+        """After people were born, died, moved in or out: the labour force, who works,
+        who cares, and land per worker."""
+        pop = self.pop
+        self.labour = labour_mask(pop, self.config.population)
+        self.member_relocated = pop.relocated[pop.household]
+        gone = ~self.labour
+        self._stop_work(gone)
+        self.self_employed &= self.labour
+        assign_care_duties(pop, self.config, self.labour)
         self.land_share = self._land_share()
 
     def _policies_start_month(self) -> None:
@@ -290,6 +406,7 @@ class ResettlementModel(mesa.Model):
         self.self_employed = owners
         view = self.view()
         posts, wage = policies.demand(view)
+        posts = np.round(posts * self.arrived_share)  # the policies' posts open with the arrival waves
         economy_wage = np.where(np.isnan(wage), self.base_economy.wage, wage)
         self.economy = Economy(
             **{**self.base_economy.__dict__, "wage": economy_wage, "capacity": self.base_economy.capacity + posts}
@@ -337,8 +454,12 @@ class ResettlementModel(mesa.Model):
         return np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
 
     def living_households(self) -> np.ndarray:
-        """Relocated households still living in the community (not gone back)."""
-        return self.pop.relocated & ~self.returned
+        """Relocated households living in the community now (moved in, not gone back)."""
+        return self.pop.relocated & self.pop.active & ~self.returned
+
+    def relocated_households(self) -> np.ndarray:
+        """Relocated households in the model now, those gone back included (moved in, not dissolved)."""
+        return self.pop.relocated & self.pop.active
 
     def living_members(self) -> np.ndarray:
         """Members of `living_households`."""
@@ -393,8 +514,10 @@ class ResettlementModel(mesa.Model):
                 pop.skill[arrears],
                 self.land_share[arrears],
                 pop.distance_km[pop.household[arrears]],
+                pop.female[arrears],
             )[:, Option.OUT_OF_COUNTY]
-            self.shocks.book_unpaid(pop, np.flatnonzero(arrears), owed * s.wages.remittance_share)
+            mid_share = 0.5 * (s.wages.remittance_share_min + s.wages.remittance_share_max)
+            self.shocks.book_unpaid(pop, np.flatnonzero(arrears), owed * mid_share)
         separated |= by_shock
         self.shock_separated = np.zeros(pop.n_members, dtype=bool)
         self.shock_separated[workers[by_shock]] = True
@@ -422,7 +545,13 @@ class ResettlementModel(mesa.Model):
         back = self.returned[hh]
         distance = np.where(back, 0.0, pop.distance_km[hh])  # households that went back live at the origin
         earn = member_earnings(
-            s, self.economy, pop.education[seekers], pop.skill[seekers], self.land_share[seekers], distance
+            s,
+            self.economy,
+            pop.education[seekers],
+            pop.skill[seekers],
+            self.land_share[seekers],
+            distance,
+            pop.female[seekers],
         )
         demolished = ~back & self.policies.demolished(view)[hh]
         shares = self._contact_shares(seekers)
@@ -520,7 +649,13 @@ class ResettlementModel(mesa.Model):
         workers = np.flatnonzero(self.labour & (pop.option != Option.NOT_WORKING))
         distance = np.where(self.returned, 0.0, pop.distance_km)[pop.household[workers]]
         earn = member_earnings(
-            s, self.economy, pop.education[workers], pop.skill[workers], self.land_share[workers], distance
+            s,
+            self.economy,
+            pop.education[workers],
+            pop.skill[workers],
+            self.land_share[workers],
+            distance,
+            pop.female[workers],
         )
         view = self.view()
         member_earn = np.zeros(pop.n_members)
@@ -538,8 +673,14 @@ class ResettlementModel(mesa.Model):
             )
             member_earn[shocks.ill] = 0.0
         out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
-        member_earn[out] *= s.wages.remittance_share  # only remittances reach the household
+        pay = member_earn[out].copy()
+        member_earn[out] = 0.0
         earnings, pension = earnings_and_pensions(pop, member_earn, s.income.pension_yuan_month, s.income.pension_age)
+        # only remittances reach the household, and they respond to what it needs
+        sent = remittances(pop, out, pay, earnings + pension, s.wages)
+        member_earn[out] = sent
+        self.remitted = np.bincount(pop.household[out], weights=sent, minlength=pop.n_households)
+        earnings = earnings + self.remitted
         earnings = np.maximum(earnings - shocks.unpaid, 0.0)  # wages owed that never came
         self.living_costs = destination_costs(pop, self.living_households(), self.labour, s.living_costs)
         costs = self.living_costs
@@ -547,7 +688,7 @@ class ResettlementModel(mesa.Model):
         self.household_income = HouseholdIncome(earnings, pension, transfers, costs, shocks.medical)
         self.income_per_capita = per_capita_annual(self.household_income.total, pop.size)
         self.net_income_per_capita = per_capita_annual(self.household_income.net, pop.size)
-        self.flows.update(self.household_income.net, pop.size, s.income.poverty_line_yuan)
+        self.flows.update(self.household_income.net, pop.size, s.income.poverty_line_yuan, pop.active)
 
     def _social_month(self) -> None:
         """Ties form and fade (ties submodel on), and integration is updated."""
@@ -558,7 +699,7 @@ class ResettlementModel(mesa.Model):
         if social is None:
             return
         participation = self.policies.activity_participation(self.view(), s.ties.activity_participation)
-        update_ties(social, s, pop, self.labour, counts, participation, self.returned, self.rng)
+        update_ties(social, s, pop, self.labour, counts, participation, self.returned | ~pop.active, self.rng)
         refresh_tie_flags(social, pop)
         self.integration = self.integration + social_integration(social, pop)
         every, at_end = s.ties.metrics_every_months, s.ties.metrics_at_end
@@ -575,7 +716,7 @@ class ResettlementModel(mesa.Model):
             self.integration,
             self.net_income_per_capita,
             self.policies.demolished(view),
-            pop.land_mu / pop.size,
+            pop.land_mu / np.maximum(pop.size, 1),
             self.policies.product_of("going_back_factor", view, pop.n_households),
         )
         leaving = self.living_households() & (self.rng.random(pop.n_households) < chance)
@@ -653,7 +794,7 @@ class ResettlementModel(mesa.Model):
             "labour_force": int(members.size),
             "employed": int(members.size - counts[0, Option.NOT_WORKING]),
             **shares,
-            **self._income_indicators(pop.relocated, line, ""),
+            **self._income_indicators(self.relocated_households(), line, ""),
             **self._income_indicators(living, line, "_in_community"),
             "zero_employment_households": int(zero.sum()),
             "zero_employment_share": float(zero.sum() / with_labour) if with_labour else float("nan"),
@@ -668,6 +809,7 @@ class ResettlementModel(mesa.Model):
             "integration_index": float(self.integration[living].mean()) if living.any() else float("nan"),
             "returned_households": int(self.returned.sum()),
             **self._flow_indicators(),
+            **self._demography_indicators(members, option),
             **self.policies.indicators(self.view()),
         }
         if self.social is not None:
@@ -677,6 +819,7 @@ class ResettlementModel(mesa.Model):
         edu = pop.education[members].astype(np.int64)
         ind_dict["by_age_group"] = group_breakdown(ages, BREAKDOWNS["by_age_group"], option, out_ind)
         ind_dict["by_education"] = group_breakdown(edu, EDUCATION_NAMES, option, out_ind)
+        ind_dict["by_arrival"] = self._cohort_indicators(members, option, line)
         flat = flatten(ind_dict)
         undeclared = flat.keys() - INDICATORS.names()
         if undeclared:
@@ -684,11 +827,73 @@ class ResettlementModel(mesa.Model):
         self.indicators = ind_dict
         self.flat_indicators = {name: flat.get(name, float("nan")) for name in INDICATORS.names()}
 
+    def _demography_indicators(self, members: np.ndarray, option: np.ndarray) -> dict[str, float]:
+        """People, births and deaths, the age structure, crowding, who cares, and the
+        women among out-of-county workers (`members`: the relocated labour force in the
+        community, `option` their work)."""
+        pop = self.pop
+        people = pop.members_now() & pop.relocated[pop.household]
+        age = pop.age[people]
+        n = max(int(people.sum()), 1)
+        params = self.config.population
+        working_age = (age >= params.working_age_min) & (age <= params.working_age_max)
+        living = self.living_households()
+        carers = np.flatnonzero(pop.care_duty & living[pop.household])
+        out = members[option == Option.OUT_OF_COUNTY]
+        t, ev = self.demography_totals, self.year_events
+        return {
+            "people": int(people.sum()),
+            "relocated_households": int(self.relocated_households().sum()),
+            "births_last_year": ev.births,
+            "deaths_last_year": ev.deaths,
+            "births_total": t["births"],
+            "deaths_total": t["deaths"],
+            "new_households_total": t["new_households"],
+            "moved_out_total": t["moved_out"],
+            "children_under_6": int((age < 6).sum()),
+            "share_aged_0_14": float((age < 15).sum() / n),
+            "share_aged_60_plus": float((age >= 60).sum() / n),
+            "share_aged_65_plus": float((age >= 65).sum() / n),
+            "dependency_ratio": float((~working_age).sum() / max(int(working_age.sum()), 1)),
+            "overcrowded_households": int((living & (pop.size > pop.flat_people)).sum()),
+            "grandparent_carers": int((pop.age[carers] > params.working_age_max).sum()),
+            "women_share_out_of_county": float(pop.female[out].mean()) if out.size else float("nan"),
+        }
+
+    def _cohort_indicators(self, members: np.ndarray, option: np.ndarray, line: float) -> dict[str, dict[str, float]]:
+        """The main indicators for each arrival wave (households gone back included for
+        income and poverty, as in the headline; work over those living in the community)."""
+        pop = self.pop
+        households = self.relocated_households()
+        cohort = pop.cohort
+        size = pop.size.astype(float)
+        poor = self.net_income_per_capita < line
+        wave = cohort[pop.household[members]].astype(np.int64)
+        out: dict[str, dict[str, float]] = {}
+        for k, name in enumerate(COHORTS):
+            h = households & (cohort == k)
+            people = size[h].sum()
+            sel = wave == k
+            n_lab = int(sel.sum())
+            employed = int((option[sel] != Option.NOT_WORKING).sum())
+            out[name] = {
+                "households": int(h.sum()),
+                "poverty_rate": float(size[h & poor].sum() / people) if people else float("nan"),
+                "income_per_capita_mean": (
+                    float((self.income_per_capita[h] * size[h]).sum() / people) if people else float("nan")
+                ),
+                "employment_rate": employed / n_lab if n_lab else float("nan"),
+                "share_out_of_county": (
+                    float((option[sel] == Option.OUT_OF_COUNTY).sum() / employed) if employed else float("nan")
+                ),
+            }
+        return out
+
     def _flow_indicators(self) -> dict[str, float]:
         """Poverty as flows, on income over the last twelve months, over all relocated
         households (those gone back included): entries, exits, falling back, at risk."""
         pop, flows, income = self.pop, self.flows, self.config.income
-        relocated = pop.relocated
+        relocated = self.relocated_households()
         size = pop.size[relocated].astype(float)
         annual = flows.annual_per_capita[relocated]
         people = size.sum()

@@ -76,7 +76,7 @@ class ShockState:
         if not p.enabled:
             return
         u = self.rng.random((2, pop.n_members), dtype=np.float32)
-        self.ill = u[0] < self._p_ill
+        self.ill = (u[0] < self._p_ill) & pop.members_now()
         self._u_arrears = u[1]
         if (month - 1) % 12 == 0:
             hit = self.rng.random(self.crop_hit_until.size) < p.crop_loss_rate
@@ -121,6 +121,7 @@ class PovertyFlows:
         self.history = np.zeros((12, n_households))  # net household income of the last 12 months
         self.total = np.zeros(n_households)  # their sum, kept as months enter and leave
         self.months = 0
+        self.months_here = np.zeros(n_households, dtype=np.int32)  # months in the model (arrival waves)
         self.poor = np.zeros(n_households, dtype=bool)
         self.months_out = np.zeros(n_households, dtype=np.int32)  # consecutive months above the line
         self.left = np.zeros(n_households, dtype=bool)  # has left poverty (a year above the line)
@@ -130,18 +131,21 @@ class PovertyFlows:
         self.fell_back = np.zeros(n_households, dtype=bool)
         self.annual_per_capita = np.zeros(n_households)
 
-    def update(self, net_monthly: np.ndarray, size: np.ndarray, line: float) -> None:
-        """Add this month's net household income and update the flows."""
+    def update(self, net_monthly: np.ndarray, size: np.ndarray, line: float, active: np.ndarray) -> None:
+        """Add this month's net household income (0 for households not in the model) and
+        update the flows; a household's year starts when it moves in."""
         slot = self.months % 12
+        net_monthly = np.where(active, net_monthly, 0.0)
         self.total += net_monthly - self.history[slot]
         self.history[slot] = net_monthly
         self.months += 1
-        k = min(self.months, 12)
-        self.annual_per_capita = self.total * (12.0 / k) / size
-        poor = self.annual_per_capita < line
-        first = self.months == 1
-        self.entries = poor & ~self.poor & (not first)
-        self.exits = ~poor & self.poor & (not first)
+        self.months_here += active
+        k = np.clip(self.months_here, 1, 12)
+        self.annual_per_capita = self.total * (12.0 / k) / np.maximum(size, 1)
+        poor = (self.annual_per_capita < line) & active
+        first = self.months_here <= 1
+        self.entries = poor & ~self.poor & ~first
+        self.exits = ~poor & self.poor & ~first & active
         self.fell_back = self.entries & self.left
         self.fell_back_ever |= self.fell_back
         self.left &= ~self.fell_back

@@ -38,6 +38,15 @@ class SocialState:
     cross_origin: np.ndarray | None = None  # per tie, refreshed by `refresh_tie_flags`
     local_tie: np.ndarray | None = None  # per household, refreshed by `refresh_tie_flags`
 
+    def join(self, households: np.ndarray, parents: np.ndarray) -> None:
+        """New households set up by couples: in the parents' building (assumption), of the
+        parents' origin and ethnic group, with a kin tie to the parents' household."""
+        self.building[households] = self.building[parents]
+        self.ethnicity[households] = self.ethnicity[parents]
+        self.origin_group[households] = self.origin_group[parents]
+        self.building_order = np.argsort(self.building, kind="stable")
+        self.network.add(households, parents, np.full(households.size, TieKind.VILLAGE))
+
 
 def allocate_buildings(scenario: Scenario, pop: Population, rng: np.random.Generator) -> np.ndarray:
     """Flats: village-clustered (villagers fill buildings together) or mixed at random.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation import ResettlementModel
+from simulation.options import Option
 
 from .conftest import small_scenario
 
@@ -56,3 +57,83 @@ def test_younger_and_better_educated_go_out_of_the_county_more():
     senior = final(key="by_education.senior_high.share_out_of_county")
     primary = final(key="by_education.primary_or_less.share_out_of_county")
     assert_raises(primary, senior, minimum=0.15)
+
+
+# Households as households (docs/MODEL.md 7.11): paired seeds, a half-size typical community.
+HALF = {
+    "community.relocated_population": 5900,
+    "community.relocated_labour_force": 3150,
+    "community.source_villages": 300,
+}
+HOUSEHOLD_SEEDS = tuple(range(1, 9))
+
+
+def _paired_interval(diff: np.ndarray) -> tuple[float, float]:
+    """95 % t-interval of the mean of paired differences."""
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
+    return float(diff.mean() - half), float(diff.mean() + half)
+
+
+def test_larger_households_have_more_dependants_and_more_poverty():
+    """Among family households (three or more people), those of five or more have a higher
+    share of dependants and a higher poverty rate than those of three or four, in the
+    survey year and ten years on: the dependency-ratio gradient (the model used to give the
+    reverse)."""
+    dep_diff, pov_diff = [], []
+    for seed in HOUSEHOLD_SEEDS:
+        model = ResettlementModel(small_scenario(HALF, years=10), seed=seed)
+        for month in (48, 120):
+            model.run(month - model.month)
+            pop = model.pop
+            people = pop.members_now() & pop.relocated[pop.household]
+            dependant = (pop.age < 16) | (pop.age > 60)
+            dep = np.bincount(pop.household[people], weights=dependant[people], minlength=pop.n_households)
+            poor = model.net_income_per_capita < model.config.income.poverty_line_yuan
+            h, size = model.relocated_households(), pop.size
+            small, large = h & (size >= 3) & (size <= 4), h & (size >= 5)
+            share = [dep[g].sum() / size[g].sum() for g in (small, large)]
+            rate = [size[g & poor].sum() / size[g].sum() for g in (small, large)]
+            dep_diff.append(share[1] - share[0])
+            pov_diff.append(rate[1] - rate[0])
+    dep_low, _ = _paired_interval(np.array(dep_diff))
+    pov_low, _ = _paired_interval(np.array(pov_diff))
+    assert dep_low > 0.05, dep_diff
+    assert pov_low > 0.0, pov_diff
+
+
+def test_a_grandparent_who_cares_frees_the_parents_to_work_outside():
+    """Parents (up to 45) in households with a child under 6 and a grandparent able to care
+    work outside the county more when grandparents can take the care, paired seeds."""
+    shares = {}
+    for grandparents in (True, False):
+        values = []
+        for seed in HOUSEHOLD_SEEDS[:6]:
+            model = ResettlementModel(
+                small_scenario({**HALF, "population.grandparent_care": grandparents}, years=4), seed=seed
+            )
+            model.run()
+            pop = model.pop
+            here = pop.members_now()
+            able_elder = here & (pop.age > 60) & (pop.age <= 79) & ~pop.frail
+            child = here & (pop.age < 6)
+            both = (np.bincount(pop.household[able_elder], minlength=pop.n_households) > 0) & (
+                np.bincount(pop.household[child], minlength=pop.n_households) > 0
+            )
+            parents = model.labour & model.living_members() & both[pop.household] & (pop.age <= 45)
+            values.append((pop.option[parents] == Option.OUT_OF_COUNTY).mean())
+        shares[grandparents] = np.array(values)
+    low, _ = _paired_interval(shares[True] - shares[False])
+    assert low > 0.03, shares
+
+
+def test_women_are_about_a_third_of_out_of_county_workers():
+    """National migrant-worker monitoring: about a third of migrant workers are women;
+    here the share comes from the household's choice of carer and from pay."""
+    women = []
+    for seed in HOUSEHOLD_SEEDS[:4]:
+        model = ResettlementModel(small_scenario(HALF, years=4), seed=seed)  # the survey year
+        model.run()
+        women.append(model.indicators["women_share_out_of_county"])
+    assert 0.27 < np.mean(women) < 0.40, women

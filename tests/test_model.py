@@ -39,14 +39,35 @@ def test_seed_defaults_to_the_scenario_seed(small):
 def test_households_are_mesa_agents_over_the_arrays(small):
     model = ResettlementModel(small, seed=1)
     model.run(2)
-    assert len(model.households) == model.pop.n_households == len(model.agents)
-    h = next(iter(model.households))
+    # one agent per household formed so far; the reserved slots get theirs when a couple sets up house
+    assert len(model.households) == model.pop.next_household == len(model.agents)
+    h = next(iter(model.households.select(lambda a: a.active and a.relocated)))
     assert isinstance(h, Household)
     assert h.size == len(h.members) == model.pop.size[h.index]
     assert all(name in {o.name.lower() for o in Option} for name in h.work)
     assert h.income_per_capita == model.income_per_capita[h.index]
     relocated = model.households.select(lambda a: a.relocated)
-    assert len(relocated) == int(model.pop.relocated.sum())
+    assert len(relocated) == int(model.pop.relocated[: model.pop.next_household].sum())
+    roster = h.roster()
+    assert len(roster) == h.size and roster[0]["relation"] == "head"
+    strategy = h.strategy
+    assert strategy["out_of_county"] + strategy["near_home"] + strategy["farming"] + strategy["not_working"] == len(
+        h.work
+    )
+    waiting = model.households.select(lambda a: not a.active and a.relocated)
+    assert len(waiting) > 0 and all(a.arrival_cohort > 0 for a in waiting)  # later arrival waves
+
+
+def test_new_households_get_agents_as_couples_set_up_house(small):
+    model = ResettlementModel(
+        small.model_copy(update={"simulation": small.simulation.model_copy(update={"years": 6})}), seed=3
+    )
+    model.run()
+    formed = model.demography_totals["new_households"]
+    assert formed > 0
+    assert len(model.households) == model.pop.next_household == len(model.agents)
+    h = model.households.select(lambda a: a.index >= model.pop.next_household - formed)
+    assert {r["relation"] for a in h for r in a.roster()} <= {"head", "spouse", "child"}
 
 
 def test_monthly_indicators_are_collected(small):
@@ -92,7 +113,8 @@ def test_invariants_hold_every_month(params, seed):
     overrides = {**params, "community.relocated_labour_force": labour, "community.distance_min_km": 1}
     model = ResettlementModel(small_scenario(overrides), seed=seed)
     pop = model.pop
-    people = pop.n_members
+    people, slots = int(pop.present.sum()), pop.n_members
+    assert pop.size[pop.relocated].sum() == params["community.relocated_population"]
     returned_before = model.returned.copy()
     for _ in range(14):  # crosses a yearly ageing step
         model.step()
@@ -122,8 +144,13 @@ def test_invariants_hold_every_month(params, seed):
         welfare = np.bincount(pop.household, weights=(pop.option == Option.PUBLIC_WELFARE) & model.labour)
         assert welfare.max(initial=0) <= 2  # one shared post per household, plus at most a guarantee post
         assert (pop.option[~model.labour] == Option.NOT_WORKING).all()
-        assert pop.n_members == people and pop.size.sum() == people
-        assert pop.size[pop.relocated].sum() == params["community.relocated_population"]
+        # people are conserved apart from births, deaths and moves
+        t = model.demography_totals
+        present = int(pop.present.sum())
+        assert present == people + t["births"] + t["marriages"] - t["deaths"] - t["moved_out"]
+        assert pop.n_members == slots and pop.size.sum() == present
+        assert not pop.present[pop.next_member :].any() and (pop.spouse[pop.spouse >= 0] < pop.next_member).all()
+        assert (pop.size[pop.active] > 0).all()
         assert model.returned.sum() == model.indicators["returned_households"]
         locals_ = ~model.member_relocated
         assert not np.isin(pop.option[locals_], [Option.FARMING_ORIGIN, Option.PART_TIME, Option.PUBLIC_WELFARE]).any()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenarios.schema import Population as PopulationParams
 from simulation.options import Education
-from simulation.population import generate_population, household_sizes, labour_mask
+from simulation.population import Relation, generate_population, labour_mask
 
 from .conftest import small_scenario
 
@@ -18,27 +17,58 @@ def community():
     return scenario, generate_population(scenario, np.random.default_rng(7))
 
 
-def test_household_sizes_sum_exactly_and_stay_in_range():
-    rng = np.random.default_rng(0)
-    params = PopulationParams()
-    for total in (2, 3, 17, 1000, 12345):
-        sizes = household_sizes(total, params, rng)
-        assert sizes.sum() == total
-        assert sizes.max() <= params.max_household_size
-    sizes = household_sizes(100_000, params, rng)
-    assert 3.8 < sizes.mean() < 4.1  # truncation trims the mean of 4.0 slightly
-    assert (sizes[:-1] >= 2).all()  # no one-person households except a possible remainder
-
-
 def test_people_and_labour_match_the_profile(community):
     scenario, pop = community
     c = scenario.community
-    relocated_people = pop.size[pop.relocated].sum()
-    assert relocated_people == c.relocated_population
+    people = pop.present & pop.relocated[pop.household]
+    assert people.sum() == c.relocated_population
+    assert pop.size[pop.relocated].sum() == c.relocated_population
+    everyone = pop.active.copy()
+    pop.active[:] = pop.size > 0  # all arrival waves moved in
     labour = labour_mask(pop, scenario.population) & pop.relocated[pop.household]
-    assert labour.sum() == pytest.approx(c.relocated_labour_force, rel=0.05)
+    pop.active[:] = everyone
+    assert labour.sum() == pytest.approx(c.relocated_labour_force, rel=0.04)
     local_people = pop.size[~pop.relocated].sum()
     assert local_people == round(c.relocated_population * c.local_resident_share / (1 - c.local_resident_share))
+
+
+def test_composition_dependency_rises_with_size_and_small_households_are_old(community):
+    _scenario, pop = community
+    people = pop.present & pop.relocated[pop.household]
+    h = pop.household[people]
+    age = pop.age[people]
+    dependant = (age < 16) | (age > 60)
+    dep = np.bincount(h, weights=dependant, minlength=pop.n_households)
+    old = np.bincount(h, weights=age >= 60, minlength=pop.n_households)
+    size = pop.size
+    reloc = pop.relocated & (size > 0)
+    share = {k: (dep[reloc & (size == k)] / k).mean() for k in range(3, 8)}
+    assert share[3] < share[4] < share[5] < share[6], share  # the dependency ratio rises with size
+    small = reloc & (size <= 2)
+    assert (old[small] == size[small]).mean() > 0.5  # one- and two-person households: mostly old people only
+    three_generations = np.bincount(
+        h, weights=np.isin(pop.relation[people], (Relation.PARENT, Relation.GRANDCHILD)), minlength=pop.n_households
+    )
+    assert 0.10 < (three_generations[reloc] > 0).mean() < 0.40
+
+
+def test_spouses_are_paired_and_of_opposite_sex(community):
+    _, pop = community
+    married = np.flatnonzero(pop.spouse >= 0)
+    assert married.size > 0
+    assert (pop.spouse[pop.spouse[married]] == married).all()
+    assert (pop.female[married] != pop.female[pop.spouse[married]]).all()
+    assert (pop.household[married] == pop.household[pop.spouse[married]]).all()
+
+
+def test_arrival_waves(community):
+    scenario, pop = community
+    reloc = pop.relocated & (pop.size > 0)
+    waves = np.bincount(pop.cohort[reloc], minlength=scenario.community.arrival_years)
+    assert waves.size == scenario.community.arrival_years
+    assert waves.min() > 0.8 * waves.mean()
+    assert (pop.active[reloc] == (pop.cohort[reloc] == 0)).all()  # later waves are not here yet
+    assert pop.active[~pop.relocated & (pop.size > 0)].all()  # long-standing residents are
 
 
 def test_education_share_matches_the_survey_column(community):
@@ -54,16 +84,24 @@ def test_education_share_matches_the_survey_column(community):
 
 def test_every_household_has_an_adult_and_at_most_one_carer(community):
     scenario, pop = community
-    adult = pop.age >= scenario.population.working_age_min
-    assert (np.bincount(pop.household, weights=adult, minlength=pop.n_households) > 0).all()
+    here = pop.members_now()
+    adult = here & (pop.age >= scenario.population.working_age_min)
+    active = pop.active & (pop.size > 0)
+    assert (np.bincount(pop.household, weights=adult, minlength=pop.n_households)[active] > 0).all()
     carers = np.bincount(pop.household, weights=pop.care_duty, minlength=pop.n_households)
     assert carers.max() <= 1
-    assert labour_mask(pop, scenario.population)[pop.care_duty].all()
-    young_child = np.bincount(pop.household, weights=pop.age < 6, minlength=pop.n_households) > 0
-    has_labour = (
-        np.bincount(pop.household, weights=labour_mask(pop, scenario.population), minlength=pop.n_households) > 0
-    )
-    assert (carers[young_child & has_labour] == 1).all()
+    assert not (pop.frail | pop.disabled)[pop.care_duty].any()
+    young_child = np.bincount(pop.household, weights=here & (pop.age < 6), minlength=pop.n_households) > 0
+    able = here & ~pop.frail & ~pop.disabled & (pop.age >= 16) & (pop.age <= scenario.population.carer_age_max)
+    can_care = np.bincount(pop.household, weights=able, minlength=pop.n_households) > 0
+    assert (carers[young_child & can_care] == 1).all()
+
+
+def test_a_grandparent_past_working_age_takes_the_care(community):
+    scenario, pop = community
+    carer_age = pop.age[pop.care_duty]
+    assert (carer_age > scenario.population.working_age_max).any()
+    assert pop.female[pop.care_duty & (pop.age <= 60)].mean() > 0.6  # women more often, from lower pay and the norm
 
 
 def test_origins_distances_and_land(community):
@@ -77,9 +115,6 @@ def test_origins_distances_and_land(community):
     assert (pop.land_mu[~reloc] == 0).all() and (pop.land_mu[reloc] > 0).all()
     per_person = pop.land_mu[reloc].sum() / pop.size[reloc].sum()
     assert per_person == pytest.approx(scenario.population.land_mu_per_person, rel=0.1)
-
-
-def test_members_are_contiguous_per_household(community):
-    _, pop = community
-    assert (np.diff(pop.household) >= 0).all()
-    assert (pop.start[1:] - pop.start[:-1] == pop.size).all()
+    assert (
+        pop.n_members > pop.next_member and pop.n_households > pop.next_household
+    )  # slots kept for births and new households

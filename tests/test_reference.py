@@ -83,7 +83,7 @@ def mean_outcomes(spec) -> tuple[dict[str, float], dict[str, float]]:
 @pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
 def test_fast_model_matches_the_plain_specification(name):
     spec = scenario(CONFIGURATIONS[name])
-    assert 1900 < ResettlementModel(spec, seed=0).pop.n_households < 2100
+    assert 1900 < ResettlementModel(spec, seed=0).pop.next_household < 2100
     fast, plain = mean_outcomes(spec)
     for key in SHARE_KEYS:
         assert fast[key] == pytest.approx(plain[key], abs=TOLERANCE[key]), key

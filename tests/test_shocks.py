@@ -33,7 +33,7 @@ def test_flows_count_entries_exits_and_falling_back_after_a_year_out():
     for month in range(20):
         h0 = rich if month < 14 else -3000.0
         h1 = rich if month < 3 else -3000.0
-        flows.update(np.array([h0, h1, poor]), size, line)
+        flows.update(np.array([h0, h1, poor]), size, line, np.ones(3, dtype=bool))
         entries.append(flows.entries.copy())
         fell_back.append(flows.fell_back.copy())
     entries, fell_back = np.array(entries), np.array(fell_back)
@@ -55,7 +55,7 @@ def test_rates_in_the_model_are_the_sourced_ones():
     for month in range(1, 37):
         model.step()
         ill_months += int(model.shocks.ill.sum())
-        member_months += model.pop.n_members
+        member_months += int(model.pop.members_now().sum())  # people in the model this month
         if (month - 1) % 12 == 0:
             hit_years.append((model.shocks.crop_hit_until == month + 11).mean())
     # monthly: the rate that makes 13.8 % of people hospitalised in a year (0.0123)

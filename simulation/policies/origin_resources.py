@@ -88,8 +88,8 @@ class OriginResources(FollowUpPolicy):
         if not self.active(view.month):
             return None
         intensity = self.intensity(view.month)
-        self.renting = (self.land_draw < self.params.land_participation * intensity) & self.relocated
         pop = view.pop
+        self.renting = (self.land_draw < self.params.land_participation * intensity) & self.relocated & pop.active
         farming = np.flatnonzero(
             view.labour & ((view.option == Option.FARMING_ORIGIN) | (view.option == Option.PART_TIME))
         )
@@ -105,7 +105,7 @@ class OriginResources(FollowUpPolicy):
                 eligible &= view.income_per_capita < self.scenario.income.poverty_line_yuan
             self.asset_holder = eligible
         yearly = self.params.asset_income_yuan_per_household_year * intensity
-        self.assets_month = np.where(self.asset_holder, yearly / 12.0, 0.0)
+        self.assets_month = np.where(self.asset_holder & pop.active, yearly / 12.0, 0.0)  # paid from the move on
         return self.rent_month + self.assets_month
 
     def going_back_factor(self, view: MonthView) -> np.ndarray | None:

@@ -80,7 +80,7 @@ class SubsistenceAllowance(FollowUpPolicy):
             self.recipient[:] = False
             return None
         p = self.params
-        size = view.pop.size.astype(float)
+        size = np.maximum(view.pop.size, 1).astype(float)
         per_capita = income * 12.0 / size
         if self.review_due(view.month):
             gap = np.clip((p.threshold_yuan - per_capita) / max(p.threshold_yuan, 1e-9), 0.0, 1.0)

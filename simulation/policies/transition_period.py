@@ -56,13 +56,16 @@ class TransitionPeriod(FollowUpPolicy):
         return 12 * self.params.years
 
     def demolished(self, view: MonthView) -> np.ndarray:
-        return np.full(view.pop.n_households, view.month > self.demolition_month()) & self.relocated
+        """Per household: its old house is gone (the period runs from its own move: arrival waves)."""
+        return (view.month > view.pop.arrival_month + self.demolition_month()) & view.pop.relocated
 
     def costs(self, view: MonthView) -> dict[str, float]:
-        if view.month > self.demolition_month():
-            return {}
         p = self.params
-        houses = float(self.relocated.sum())
+        # houses of the households that moved (couples who set up house later have none of their own)
+        standing = view.pop.active & self.relocated & (view.month <= view.pop.arrival_month + self.demolition_month())
+        houses = float(standing.sum())
+        if houses == 0:
+            return {}
         return {
             "upkeep": houses * p.upkeep_yuan_household_month,
             "delayed_reclamation": houses * p.homestead_value_yuan_household * p.interest_rate_year / 12.0,

@@ -37,7 +37,7 @@ class Workshops(FollowUpPolicy):
 
     def __init__(self, params: Params, scenario, model, rng) -> None:
         super().__init__(params, scenario, model, rng)
-        workers = int((model.labour & model.pop.relocated[model.pop.household]).sum())
+        workers = int((model.planned_labour & model.pop.relocated[model.pop.household]).sum())
         self.posts = round(params.posts_per_100_workers * workers / 100.0)
 
     def demand(self, view: MonthView) -> dict[Option, Demand]:

@@ -7,10 +7,14 @@ from simulation import ResettlementModel
 
 from ..conftest import SMALL
 
+ONE_WAVE = {
+    "community.arrival_years": 1
+}  # everyone moves in at once: the rules act on the whole community from month 1
+
 
 def model_with(overrides: dict | None = None, seed: int = 1, months: int = 0) -> ResettlementModel:
-    """About 1,000 households with the given overrides, run `months` months."""
-    model = ResettlementModel(load_scenario(None, {**SMALL, **(overrides or {})}), seed=seed)
+    """About 1,000 households, all moved in at once, with the given overrides, run `months` months."""
+    model = ResettlementModel(load_scenario(None, {**SMALL, **ONE_WAVE, **(overrides or {})}), seed=seed)
     model.run(months)
     return model
 

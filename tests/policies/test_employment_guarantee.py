@@ -29,7 +29,7 @@ def test_created_posts_are_kept_for_their_holder_and_end_when_the_household_has_
     assert (pop.option[holders] == Option.PUBLIC_WELFARE).all() and model.reserved[holders].all()
     assert model.posts_held()[Option.PUBLIC_WELFARE] == 0  # created posts are not shared capacity
     h = holders[0]
-    mates = [m for m in range(pop.start[pop.household[h]], pop.start[pop.household[h] + 1]) if m != h]
+    mates = [m for m in np.flatnonzero((pop.household == pop.household[h]) & pop.present) if m != h]
     worker = next((m for m in mates if model.labour[m]), None)
     assert worker is not None
     pop.option[worker] = Option.LOCAL_SERVICES  # the household now has other work
@@ -45,7 +45,7 @@ def test_placement_picks_the_carer_then_the_oldest_and_fills_vacant_posts_first(
     pop = model.pop
     for m in placement.members[:50]:
         h = pop.household[m]
-        labour = [x for x in range(pop.start[h], pop.start[h + 1]) if model.labour[x]]
+        labour = [x for x in np.flatnonzero((pop.household == h) & pop.present) if model.labour[x]]
         best = min(labour, key=lambda x: (not pop.care_duty[x], -pop.age[x], x))
         assert m == best
     assert placement.options[0] == Option.PUBLIC_WELFARE and placement.fallback == Option.PUBLIC_WELFARE

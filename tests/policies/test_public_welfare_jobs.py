@@ -66,8 +66,8 @@ def test_the_yearly_review_ends_posts_of_holders_who_no_longer_qualify():
     assert holders.size > 0
     # make one holder able-bodied and young, with another household member at work
     h = holders[0]
-    pop.age[h], pop.care_duty[h], pop.skill[h] = 30, False, 0.5
-    mates = np.arange(pop.start[pop.household[h]], pop.start[pop.household[h] + 1])
+    pop.age[h], pop.care_duty[h], pop.skill[h], pop.female[h] = 30, False, 0.5, False  # not the one who cares
+    mates = np.flatnonzero((pop.household == pop.household[h]) & pop.present)
     worker = next((m for m in mates if m != h and model.labour[m]), None)
     if worker is None:
         return

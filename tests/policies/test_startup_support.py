@@ -33,15 +33,18 @@ def test_each_business_hires_local_service_workers():
 
 
 def test_failures_fall_with_the_age_of_the_business():
-    model = model_with({**ON, "policies.startup_support.cohort_every_months": 60}, months=1)
-    unit = model.policies.unit("startup_support")
-    n0 = unit.owner.sum()
-    model.run(12)
-    n12 = unit.owner.sum()
+    first_years = []
+    for seed in (1, 2, 3, 4):
+        model = model_with({**ON, "policies.startup_support.cohort_every_months": 60}, months=1, seed=seed)
+        unit = model.policies.unit("startup_support")
+        n0 = unit.owner.sum()
+        model.run(12)
+        n12 = unit.owner.sum()
+        first_years.append(1 - n12 / n0)
     model.run(36)
     n48 = unit.owner.sum()
-    first_year = 1 - n12 / n0
-    assert 0.15 < first_year < 0.45  # failures and closures for better work (SAIC: 30.7 % gone after a year)
+    # failures, closures for better work, and owners who marry away or die (SAIC: 30.7 % gone after a year)
+    assert 0.15 < np.mean(first_years) < 0.5, first_years
     assert n48 < n12
 
 

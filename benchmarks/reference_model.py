@@ -342,21 +342,9 @@ class PlainModel(mesa.Model):
         self.homes: list[PlainHousehold] = []
         self._read_people(labour)
         self._set_land_share()
-        c, d = scenario.community, scenario.labour_demand
-        planned = planned_labour(pop, scenario.population)  # posts are there for every arrival wave
-        workers = int(planned.sum())
-        relocated_workers = int((planned & pop.relocated[pop.household]).sum())
-        relocated_households = int(pop.relocated.sum())
-        self.capacity = {
-            Option.LOCAL_INDUSTRY: round(d.industry_posts_per_100_workers * workers / 100),
-            Option.LOCAL_SERVICES: round(d.services_posts_per_100_workers * workers / 100),
-            Option.PUBLIC_WELFARE: round(pol.public_welfare_jobs.posts_per_100_households * relocated_households / 100)
-            if self.welfare_on
-            else 0,
-            Option.WORKSHOP: round(pol.workshops.posts_per_100_workers * relocated_workers / 100)
-            if pol.workshops.enabled
-            else 0,
-        }
+        c = scenario.community
+        self.planned = planned_labour(pop, scenario.population)  # as planned at set-up, every wave included
+        self._set_capacity()
         self.farm_base = (
             scenario.origin.farm_income_ratio
             * c.income_before_yuan
@@ -507,6 +495,24 @@ class PlainModel(mesa.Model):
             else:
                 p.option, p.guarantee_post = Option.PUBLIC_WELFARE, True
 
+    def _set_capacity(self) -> None:
+        """Posts open with the arrival waves: the market's densities apply to the planned labour
+        of the households moved in so far (and local residents); the welfare and workshop posts
+        to their share of the relocated planned labour, as in the fast model."""
+        pop, pol, d = self.pop, self.config.policies, self.config.labour_demand
+        arrived = (pop.active | ~pop.relocated)[pop.household]
+        workers = int((self.planned & arrived).sum())
+        relocated = self.planned & pop.relocated[pop.household]
+        share = float((relocated & arrived).sum() / relocated.sum()) if relocated.any() else 1.0
+        welfare = round(pol.public_welfare_jobs.posts_per_100_households * int(pop.relocated.sum()) / 100)
+        workshop = round(pol.workshops.posts_per_100_workers * int(relocated.sum()) / 100)
+        self.capacity = {
+            Option.LOCAL_INDUSTRY: round(d.industry_posts_per_100_workers * workers / 100),
+            Option.LOCAL_SERVICES: round(d.services_posts_per_100_workers * workers / 100),
+            Option.PUBLIC_WELFARE: round(welfare * share) if self.welfare_on else 0,
+            Option.WORKSHOP: round(workshop * share) if pol.workshops.enabled else 0,
+        }
+
     def _sync_care_and_labour(self, year: bool, arriving: list[PlainHousehold]) -> None:
         """The shared yearly demography (or ageing alone) and the arrival of a wave; then
         labour-force status and carers, with the same rules as the fast model."""
@@ -525,6 +531,8 @@ class PlainModel(mesa.Model):
             pop.active[h.index] = True
             for p in h.members:
                 self.forced.add(p.index)
+        if arriving:
+            self._set_capacity()
         labour = labour_mask(pop, cfg.population)
         assign_care_duties(pop, cfg, labour)
         self._read_people(labour)

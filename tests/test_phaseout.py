@@ -99,7 +99,12 @@ def test_an_abrupt_end_raises_falling_back_more_than_a_taper_of_the_same_cost():
     (full strength through month 18, ending at 30): the same months of allowance in total,
     (12/2 taper months at full cost either way), but the abrupt end pushes more households
     that had left poverty back into it."""
-    base = {**SMALL, "simulation.years": 4, "shocks.enabled": True, "community.arrival_years": 1}  # all there before the end
+    base = {
+        **SMALL,
+        "simulation.years": 4,
+        "shocks.enabled": True,
+        "community.arrival_years": 1,
+    }  # all there before the end
     abrupt = load_scenario(ALLOWANCE, {**base, "policies.subsistence_allowance.end_month": 24})
     tapered = override(
         abrupt, {"policies.subsistence_allowance.end_month": 30, "policies.subsistence_allowance.taper_months": 12}

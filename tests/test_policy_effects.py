@@ -10,11 +10,15 @@ and 4,000 people half as much: community size is what narrows the intervals). Fo
 
 - the target indicator moves the intended way: the paired 95 % confidence interval of the
   difference excludes 0 on the intended side, in every community;
-- no harm: poverty does not rise and mean income per person does not fall. Neither
-  difference may be significant in the harmful direction, and the interval must exclude a
-  rise in poverty of more than `POVERTY_MARGIN` and a fall in income of more than
-  `INCOME_MARGIN` of the base. The exceptions are the trade-offs docs/MODEL.md (7.9) states
-  with their source (`TRADE_OFFS`).
+- no harm: poverty does not rise and mean income per person does not fall. The 95 %
+  interval must exclude a rise in poverty of more than `POVERTY_MARGIN` and a fall in
+  income of more than `INCOME_MARGIN` of the base (non-inferiority), and neither
+  difference may be significant in the harmful direction at the family-wise level
+  (`HARM_LEVEL`: Bonferroni over the 2 x policies x communities no-harm checks; at the
+  plain 95 % level a policy with no effect fails one of those 66 checks by chance about
+  every second run: monitoring in Huanjiang was -67 yuan [-128, -6] over seeds 1-10 and
+  -6 [-52, +40] over seeds 1-20). The exceptions are the trade-offs docs/MODEL.md (7.9)
+  states with their source (`TRADE_OFFS`).
 
 The defects the policy issue listed are regression tests below. Measured results of a
 full run are in docs/MODEL.md, 7.9.
@@ -59,6 +63,7 @@ TARGETS: dict[str, tuple[str, int]] = {  # policy -> (target indicator, +1 up / 
         -1,
     ),  # shocks off here: the churn of jobs alone (tests/policies: with shocks)
 }
+HARM_LEVEL = 1 - 0.05 / (2 * len(POLICY_NAMES) * len(COMMUNITIES))  # two-sided confidence of the harm check
 # (policy, indicator) -> the largest harm the trade-off docs/MODEL.md 7.9 states allows
 # (poverty in points, income as a share of the base): a longer transition keeps households
 # farming from the old house and makes going back easier
@@ -105,13 +110,13 @@ def finals() -> pd.DataFrame:
     return last_year.groupby(["scenario", "replicate"], sort=False).mean(numeric_only=True).reset_index()
 
 
-def paired(community: str, policy: str, key: str) -> tuple[float, float, float, float]:
-    """(base mean, mean paired difference, 95 % CI low, high) of `key`."""
+def paired(community: str, policy: str, key: str, level: float = 0.95) -> tuple[float, float, float, float]:
+    """(base mean, mean paired difference, CI low, high at the two-sided `level`) of `key`."""
     f = finals()
     base = f[f["scenario"] == f"{community}/base"].set_index("replicate")[key]
     other = f[f["scenario"] == f"{community}/{policy}"].set_index("replicate")[key]
     d = (other - base.reindex(other.index)).to_numpy(dtype=float)
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    half = stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
     return float(base.mean()), float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
@@ -147,13 +152,15 @@ def test_policy_does_no_harm(policy, community):
     if (policy, "poverty_rate") in TRADE_OFFS:
         assert high <= TRADE_OFFS[policy, "poverty_rate"], ("poverty beyond the trade-off", mean, low, high)
     else:
-        assert low <= 0 and high <= POVERTY_MARGIN, ("poverty rises", policy, community, mean, low, high)
+        _, _, wide_low, _ = paired(community, policy, "poverty_rate", HARM_LEVEL)
+        assert wide_low <= 0 and high <= POVERTY_MARGIN, ("poverty rises", policy, community, mean, low, high)
     base, mean, low, high = paired(community, policy, "income_per_capita_mean")
     if (policy, "income_per_capita_mean") in TRADE_OFFS:
         allowed = TRADE_OFFS[policy, "income_per_capita_mean"] * base
         assert low >= -allowed, ("income beyond the trade-off", mean, low, high)
     else:
-        assert high >= 0 and low >= -INCOME_MARGIN * base, ("income falls", policy, community, mean, low, high)
+        _, _, _, wide_high = paired(community, policy, "income_per_capita_mean", HARM_LEVEL)
+        assert wide_high >= 0 and low >= -INCOME_MARGIN * base, ("income falls", policy, community, mean, low, high)
 
 
 def test_every_policy_has_a_file_a_target_and_the_three_communities():

@@ -15,7 +15,7 @@ def test_only_households_below_the_threshold_at_a_review_receive_it_and_it_tops_
     unit = model.policies.unit("subsistence_allowance")
     pop = model.pop
     income = model.household_income
-    before = (income.total - unit.paid) * 12 / pop.size  # per-capita income before the allowance
+    before = (income.total - unit.paid) * 12 / np.maximum(pop.size, 1)  # per-capita income before the allowance
     assert (before[unit.recipient] < 4800).all()
     assert model.income_per_capita[unit.recipient] == pytest.approx(4800.0)
     assert (unit.paid[~unit.recipient] == 0).all() and not unit.recipient[~pop.relocated].any()
@@ -25,7 +25,7 @@ def test_take_up_rises_with_need():
     model = model_with({"policies.subsistence_allowance.take_up": 1.0}, months=1)
     unit = model.policies.unit("subsistence_allowance")
     pop = model.pop
-    before = (model.household_income.total - unit.paid) * 12 / pop.size
+    before = (model.household_income.total - unit.paid) * 12 / np.maximum(pop.size, 1)
     eligible = pop.relocated & (before < 4800)
     gap = (4800 - before) / 4800
     needy, near = eligible & (gap >= 0.5), eligible & (gap < 0.2)
@@ -49,11 +49,12 @@ def test_recipients_are_kept_until_the_next_review():
 def test_the_allowance_lowers_the_work_of_recipients_by_an_evaluated_amount():
     """The work-effort response (Han 2019: a reduction where benefits are high; Tan-Soo et al.
     2025: at most 46 %): members of recipient households work 5-46 % less than without it
-    (measured: 13 %)."""
+    (measured over eight seeds: 17 % at month 12, 9 % at month 24, when households have had
+    a demographic year and more have moved out; four seeds alone gave 4 %)."""
     rates = {}
     for withdrawal in (0.0, 0.5):
         employed, labour = 0, 0
-        for seed in (1, 2, 3, 4):
+        for seed in range(1, 9):
             model = model_with({"policies.subsistence_allowance.benefit_withdrawal": withdrawal}, seed=seed, months=24)
             unit = model.policies.unit("subsistence_allowance")
             members = model.labour & unit.recipient[model.pop.household]

@@ -573,12 +573,32 @@ def grouped_counts(
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median of `values` where each value counts `weights` times (persons per household)."""
+    """Median of `values` where each value counts `weights` times (persons per household):
+    the smallest value at which the weights counted in ascending order reach half the total.
+
+    Found by weighted quickselect (partition around the middle element, keep the side that
+    holds the half-way weight), O(n) instead of a full sort's O(n log n): it is computed
+    every month over all households.
+    """
     if values.size == 0:
         return float("nan")
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+    v, w = np.asarray(values), np.asarray(weights, dtype=float)
+    target = 0.5 * w.sum()
+    while v.size > 32:
+        k = v.size // 2
+        idx = np.argpartition(v, k)
+        lower, pivot = idx[:k], idx[k]
+        below = w[lower].sum()
+        if below >= target:
+            v, w = v[lower], w[lower]
+        elif below + w[pivot] >= target:
+            return float(v[pivot])
+        else:
+            target -= below + w[pivot]
+            v, w = v[idx[k + 1 :]], w[idx[k + 1 :]]
+    order = np.argsort(v)
+    cum = np.cumsum(w[order])
+    return float(v[order][min(np.searchsorted(cum, target), v.size - 1)])
 
 
 def group_breakdown(

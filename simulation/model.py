@@ -229,6 +229,7 @@ class ResettlementModel(mesa.Model):
         self.households = Household.create_agents(self, pop.next_household, index=np.arange(pop.next_household))
         self.member_relocated = pop.relocated[pop.household]
         self.labour = labour_mask(pop, scenario.population)
+        self.labour_members = np.flatnonzero(self.labour)  # the same, as indices (the monthly loops use them)
         self.planned_labour = planned_labour(pop, scenario.population)  # all arrival waves moved in
         self.arrived_share = self._arrived_share()
         self.land_share = self._land_share()
@@ -252,6 +253,7 @@ class ResettlementModel(mesa.Model):
         self.return_migrants = 0
         self.remitted = np.zeros(n_h)  # what each household's migrants sent home this month
         self.year_events = YearEvents()
+        self._age_structure: dict[str, float] | None = None  # cached between changes of the people
         self.demography_totals = {"births": 0, "deaths": 0, "marriages": 0, "new_households": 0, "moved_out": 0}
         self.network_metrics = {"clustering": float("nan"), "largest_component_share": float("nan")}
         self.indicators: dict = {}
@@ -381,7 +383,9 @@ class ResettlementModel(mesa.Model):
         """After people were born, died, moved in or out: the labour force, who works,
         who cares, and land per worker."""
         pop = self.pop
+        self._age_structure = None
         self.labour = labour_mask(pop, self.config.population)
+        self.labour_members = np.flatnonzero(self.labour)
         self.member_relocated = pop.relocated[pop.household]
         gone = ~self.labour
         self._stop_work(gone)
@@ -442,7 +446,7 @@ class ResettlementModel(mesa.Model):
         pop = self.pop
         if self.social is not None:
             return contact_shares(self.social, pop, household_option_counts(pop, self.labour), seekers)
-        workers = np.flatnonzero(self.labour)
+        workers = self.labour_members
         village = pop.village[pop.household[workers]]
         n_v = pop.n_villages + 1
         counts = np.bincount(village * N_OPTIONS + pop.option[workers], minlength=n_v * N_OPTIONS)
@@ -467,24 +471,25 @@ class ResettlementModel(mesa.Model):
 
     def posts_held(self, holders: np.ndarray | None = None) -> np.ndarray:
         """Shared local posts held, by option (own businesses and reserved posts hold none)."""
-        mask = self._shared_holders()
+        w = self.labour_members  # over the labour force only: the same posts, fewer slots to look at
+        mask = ~self.self_employed[w] & ~self.reserved[w]
         if holders is not None:
-            mask &= holders
-        return occupied_posts(self.pop.option, mask)
+            mask &= holders[w]
+        return occupied_posts(self.pop.option[w], mask)
 
     def zero_employment(self) -> np.ndarray:
         """Per household: has labour, but no labour member works."""
         pop = self.pop
-        n_h = pop.n_households
-        n_lab = np.bincount(pop.household, weights=self.labour, minlength=n_h)
-        working = self.labour & (pop.option != Option.NOT_WORKING)
-        n_work = np.bincount(pop.household, weights=working, minlength=n_h)
+        workers = self.labour_members  # counted over the labour force, not every member slot
+        hh = pop.household[workers]
+        n_lab = np.bincount(hh, minlength=pop.n_households)
+        n_work = np.bincount(hh[pop.option[workers] != Option.NOT_WORKING], minlength=pop.n_households)
         return (n_lab > 0) & (n_work == 0)
 
     def _choose_work(self) -> int:
         """Separations, reviews and the batched choice. Returns out-of-county returners."""
         s, pop, rng = self.config, self.pop, self.rng
-        workers = np.flatnonzero(self.labour)
+        workers = self.labour_members
         option = pop.option[workers]
         first_month = self.month == 1
         fixed = self.self_employed[workers]  # business owners do not separate (their business fails or not)
@@ -537,7 +542,9 @@ class ResettlementModel(mesa.Model):
         # priority: the policies' scores (e.g. zero-employment households first), then a lottery
         lottery = draws[2, slot[seekers]]
         score = self.policies.sum_of("priority", view, (seekers.size,), seekers)
-        order = np.lexsort((lottery, -score))
+        # whole-number scores: one float key sorts as (-score, lottery), faster than lexsort
+        whole = np.array_equal(score, np.floor(score))
+        order = np.argsort(lottery - score) if whole else np.lexsort((lottery, -score))
         seekers, seeker_was_out = seekers[order], seeker_was_out[order]
         current = pop.option[seekers]
         # utilities
@@ -633,20 +640,18 @@ class ResettlementModel(mesa.Model):
     def _learn(self) -> None:
         """Skills grow with work: fastest outside the county (return migrants bring them back)."""
         pop, c = self.pop, self.config.choice
-        out = pop.option == Option.OUT_OF_COUNTY
-        local = (
-            (pop.option == Option.LOCAL_INDUSTRY)
-            | (pop.option == Option.LOCAL_SERVICES)
-            | (pop.option == Option.WORKSHOP)
-        )
-        pop.skill += (out * c.skill_gain_out_of_county_per_year + local * c.skill_gain_local_per_year) / 12.0
-        np.minimum(pop.skill, 1.0, out=pop.skill)
-        pop.months_out_total += out
+        w = self.labour_members  # only the labour force works
+        option = pop.option[w]
+        out = option == Option.OUT_OF_COUNTY
+        local = (option == Option.LOCAL_INDUSTRY) | (option == Option.LOCAL_SERVICES) | (option == Option.WORKSHOP)
+        gain = (out * c.skill_gain_out_of_county_per_year + local * c.skill_gain_local_per_year) / 12.0
+        pop.skill[w] = np.minimum(pop.skill[w] + gain, 1.0)
+        pop.months_out_total[w] += out
 
     def _account_income(self) -> None:
         """Earnings in the chosen option, pensions, policy transfers, and the costs of living in town."""
         s, pop = self.config, self.pop
-        workers = np.flatnonzero(self.labour & (pop.option != Option.NOT_WORKING))
+        workers = self.labour_members[pop.option[self.labour_members] != Option.NOT_WORKING]
         distance = np.where(self.returned, 0.0, pop.distance_km)[pop.household[workers]]
         earn = member_earnings(
             s,
@@ -832,17 +837,26 @@ class ResettlementModel(mesa.Model):
         women among out-of-county workers (`members`: the relocated labour force in the
         community, `option` their work)."""
         pop = self.pop
-        people = pop.members_now() & pop.relocated[pop.household]
-        age = pop.age[people]
-        n = max(int(people.sum()), 1)
         params = self.config.population
-        working_age = (age >= params.working_age_min) & (age <= params.working_age_max)
+        if self._age_structure is None:  # the people and their ages change only when `_people_changed` runs
+            people = pop.members_now() & pop.relocated[pop.household]
+            age = pop.age[people]
+            n = max(int(people.sum()), 1)
+            working_age = (age >= params.working_age_min) & (age <= params.working_age_max)
+            self._age_structure = {
+                "people": int(people.sum()),
+                "children_under_6": int((age < 6).sum()),
+                "share_aged_0_14": float((age < 15).sum() / n),
+                "share_aged_60_plus": float((age >= 60).sum() / n),
+                "share_aged_65_plus": float((age >= 65).sum() / n),
+                "dependency_ratio": float((~working_age).sum() / max(int(working_age.sum()), 1)),
+            }
         living = self.living_households()
         carers = np.flatnonzero(pop.care_duty & living[pop.household])
         out = members[option == Option.OUT_OF_COUNTY]
         t, ev = self.demography_totals, self.year_events
         return {
-            "people": int(people.sum()),
+            **self._age_structure,
             "relocated_households": int(self.relocated_households().sum()),
             "births_last_year": ev.births,
             "deaths_last_year": ev.deaths,
@@ -850,11 +864,6 @@ class ResettlementModel(mesa.Model):
             "deaths_total": t["deaths"],
             "new_households_total": t["new_households"],
             "moved_out_total": t["moved_out"],
-            "children_under_6": int((age < 6).sum()),
-            "share_aged_0_14": float((age < 15).sum() / n),
-            "share_aged_60_plus": float((age >= 60).sum() / n),
-            "share_aged_65_plus": float((age >= 65).sum() / n),
-            "dependency_ratio": float((~working_age).sum() / max(int(working_age.sum()), 1)),
             "overcrowded_households": int((living & (pop.size > pop.flat_people)).sum()),
             "grandparent_carers": int((pop.age[carers] > params.working_age_max).sum()),
             "women_share_out_of_county": float(pop.female[out].mean()) if out.size else float("nan"),
@@ -864,30 +873,31 @@ class ResettlementModel(mesa.Model):
         """The main indicators for each arrival wave (households gone back included for
         income and poverty, as in the headline; work over those living in the community)."""
         pop = self.pop
+        n = len(COHORTS)
         households = self.relocated_households()
-        cohort = pop.cohort
-        size = pop.size.astype(float)
-        poor = self.net_income_per_capita < line
-        wave = cohort[pop.household[members]].astype(np.int64)
-        out: dict[str, dict[str, float]] = {}
-        for k, name in enumerate(COHORTS):
-            h = households & (cohort == k)
-            people = size[h].sum()
-            sel = wave == k
-            n_lab = int(sel.sum())
-            employed = int((option[sel] != Option.NOT_WORKING).sum())
-            out[name] = {
-                "households": int(h.sum()),
-                "poverty_rate": float(size[h & poor].sum() / people) if people else float("nan"),
-                "income_per_capita_mean": (
-                    float((self.income_per_capita[h] * size[h]).sum() / people) if people else float("nan")
-                ),
-                "employment_rate": employed / n_lab if n_lab else float("nan"),
-                "share_out_of_county": (
-                    float((option[sel] == Option.OUT_OF_COUNTY).sum() / employed) if employed else float("nan")
-                ),
+        h_wave = pop.cohort[households].astype(np.int64)
+        size = pop.size[households].astype(float)
+        poor = self.net_income_per_capita[households] < line
+        n_h = np.bincount(h_wave, minlength=n)
+        people = np.bincount(h_wave, weights=size, minlength=n)
+        poor_people = np.bincount(h_wave, weights=size * poor, minlength=n)
+        income = np.bincount(h_wave, weights=self.income_per_capita[households] * size, minlength=n)
+        wave = pop.cohort[pop.household[members]].astype(np.int64)
+        n_lab = np.bincount(wave, minlength=n)
+        employed = np.bincount(wave[option != Option.NOT_WORKING], minlength=n)
+        out = np.bincount(wave[option == Option.OUT_OF_COUNTY], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {
+                "households": n_h[:n],
+                "poverty_rate": np.where(people > 0, poor_people / people, np.nan)[:n],
+                "income_per_capita_mean": np.where(people > 0, income / people, np.nan)[:n],
+                "employment_rate": np.where(n_lab > 0, employed / n_lab, np.nan)[:n],
+                "share_out_of_county": np.where(employed > 0, out / employed, np.nan)[:n],
             }
-        return out
+        return {
+            name: {key: (int(v[k]) if key == "households" else float(v[k])) for key, v in values.items()}
+            for k, name in enumerate(COHORTS)
+        }
 
     def _flow_indicators(self) -> dict[str, float]:
         """Poverty as flows, on income over the last twelve months, over all relocated

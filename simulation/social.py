@@ -194,8 +194,10 @@ def _fade(state: SocialState, scenario: Scenario, pop, counts: np.ndarray, away:
     sectors = np.zeros(pop.n_households, dtype=np.int8)
     for bit, option in enumerate(LOCAL_NON_FARM):
         sectors |= (counts[:, option] > 0).astype(np.int8) << bit
-    contact |= (kind == TieKind.COWORKER) & ((sectors[src] & sectors[dst]) != 0)
-    contact |= (kind == TieKind.ACTIVITY) & state.participates[src] & state.participates[dst]
+    coworkers = np.flatnonzero(kind == TieKind.COWORKER)  # look up only the ties of each kind
+    contact[coworkers] |= (sectors[src[coworkers]] & sectors[dst[coworkers]]) != 0
+    activity = np.flatnonzero(kind == TieKind.ACTIVITY)
+    contact[activity] |= state.participates[src[activity]] & state.participates[dst[activity]]
     contact &= ~(away[src] | away[dst])
     fade = 1.0 / np.asarray(t.memory_months.as_tuple(), dtype=np.float32)
     net.strength = np.where(contact, np.float32(1.0), net.strength - fade[kind])
@@ -209,8 +211,8 @@ def refresh_tie_flags(state: SocialState, pop: Population) -> None:
     state.cross_origin = state.origin_group[net.src] != state.origin_group[net.dst]
     reloc_src, reloc_dst = pop.relocated[net.src], pop.relocated[net.dst]
     mixed = reloc_src != reloc_dst
-    to_local = np.bincount(net.src, weights=mixed & reloc_src, minlength=n)
-    to_local += np.bincount(net.dst, weights=mixed & reloc_dst, minlength=n)
+    to_local = np.bincount(net.src[mixed & reloc_src], minlength=n)  # the few mixed ties, counted by index
+    to_local += np.bincount(net.dst[mixed & reloc_dst], minlength=n)
     state.local_tie = to_local > 0
 
 

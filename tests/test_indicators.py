@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulation.indicators import employment_shares, flatten, group_breakdown, weighted_median
 
@@ -86,3 +88,17 @@ def test_the_table_formats_by_kind_and_knows_its_key_indicators():
     assert INDICATORS["income_per_capita_mean_in_community"].observed == "income_after_yuan"
     with pytest.raises(KeyError, match="unknown indicator 'poverty'"):
         INDICATORS["poverty"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 40), min_size=1, max_size=300),
+    seed=st.integers(0, 1000),
+)
+def test_weighted_median_by_selection_equals_the_sorted_definition(values, seed):
+    """Quickselect gives the value at which the weights, counted in ascending order, first reach half."""
+    v = np.array(values, dtype=float)
+    w = np.random.default_rng(seed).integers(1, 9, v.size).astype(float)
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    assert weighted_median(v, w) == v[order][np.searchsorted(cum, 0.5 * cum[-1])]

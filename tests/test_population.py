@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scenarios import load_scenario
 from simulation.options import Education
 from simulation.population import Relation, generate_population, labour_mask
 
@@ -118,3 +119,16 @@ def test_origins_distances_and_land(community):
     assert (
         pop.n_members > pop.next_member and pop.n_households > pop.next_household
     )  # slots kept for births and new households
+
+
+def test_slot_reserve_follows_the_fertility_schedule():
+    from scenarios.schema import Demography
+    from simulation.population import BASELINE_FERTILITY, reserve_slots
+
+    assert Demography().marital_fertility_per_1000 == BASELINE_FERTILITY
+    base = load_scenario(None, {"simulation.years": 10})
+    high = load_scenario(
+        None, {"simulation.years": 10, "demography.marital_fertility_per_1000": [700, 600, 400, 220, 100, 24, 6]}
+    )
+    assert reserve_slots(100_000, base) == (30_064, 5_032)
+    assert reserve_slots(100_000, high)[0] == 60_064

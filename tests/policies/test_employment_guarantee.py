@@ -28,9 +28,14 @@ def test_created_posts_are_kept_for_their_holder_and_end_when_the_household_has_
     assert (unit.holder == model.reserved).all()
     assert (pop.option[holders] == Option.PUBLIC_WELFARE).all() and model.reserved[holders].all()
     assert model.posts_held()[Option.PUBLIC_WELFARE] == 0  # created posts are not shared capacity
-    h = holders[0]
-    mates = [m for m in np.flatnonzero((pop.household == pop.household[h]) & pop.present) if m != h]
-    worker = next((m for m in mates if model.labour[m]), None)
+    # a holder whose household has another labour member (a one-worker household has none to find work)
+    pairs = (
+        (h, m)
+        for h in holders
+        for m in np.flatnonzero((pop.household == pop.household[h]) & pop.present & model.labour)
+        if m != h
+    )
+    h, worker = next(pairs, (None, None))
     assert worker is not None
     pop.option[worker] = Option.LOCAL_SERVICES  # the household now has other work
     assert unit.released(model.view())[h] and not unit.holder[h]

@@ -6,6 +6,7 @@ import numpy as np
 
 from simulation.options import Education, Option
 from simulation.policies.public_welfare_jobs import weak_labour
+from simulation.population import care_needs
 
 from .helpers import model_with
 
@@ -64,13 +65,23 @@ def test_the_yearly_review_ends_posts_of_holders_who_no_longer_qualify():
     pop = model.pop
     holders = unit.holders(model.view())
     assert holders.size > 0
-    # make one holder able-bodied and young, with another household member at work
-    h = holders[0]
+    # make one holder able-bodied and young, with another household member at work, in a
+    # household where nobody needs care (month 13 is also a demographic step, at which the
+    # household chooses its carer again: a holder who became the carer would rightly stay)
+    needs = care_needs(pop, model.config.population)
+    mates_at_work = {}
+    for holder in holders:
+        hh = pop.household[holder]
+        if needs[hh]:
+            continue
+        mates = np.flatnonzero((pop.household == hh) & pop.present & model.labour)
+        mates = mates[mates != holder]
+        if mates.size:
+            mates_at_work[int(holder)] = int(mates[0])
+            break
+    assert mates_at_work, "no holder in a household without care needs and with another worker"
+    ((h, worker),) = mates_at_work.items()
     pop.age[h], pop.care_duty[h], pop.skill[h], pop.female[h] = 30, False, 0.5, False  # not the one who cares
-    mates = np.flatnonzero((pop.household == pop.household[h]) & pop.present)
-    worker = next((m for m in mates if m != h and model.labour[m]), None)
-    if worker is None:
-        return
     pop.option[worker] = Option.OUT_OF_COUNTY
     assert unit.released(model.view()) is None  # month 12: not a review month
     model.step()  # month 13: the review

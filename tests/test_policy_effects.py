@@ -39,7 +39,7 @@ from scenarios.loader import SCENARIO_DIR, apply_overrides, deep_merge, read_tom
 from scenarios.schema import POLICY_NAMES, Scenario
 from simulation.indicators import INDICATORS
 
-SEEDS = 10
+SEEDS = 16
 YEARS = 10
 PEOPLE = (
     3_000  # relocated people in a calibrated community, scaled up or down (the typical one runs at 1/4 size: 2,950)

@@ -808,12 +808,16 @@ def calibrate(
     out: Annotated[
         Path | None, typer.Option(help="Directory for the calibrated files (default scenarios/calibrated).")
     ] = None,
+    set_: SetOption = None,
 ) -> None:
-    """Fit labour demand and land per community and shared behaviour to the 2020 survey."""
+    """Fit labour demand and land per community and shared behaviour to the 2020 survey
+    (`--set policies.relocation_terms.enabled=true`: the whole chain from the decision to move)."""
     from analysis.calibration import CALIBRATED_DIR, write_calibrated
     from analysis.calibration import calibrate as fit
     from analysis.executors import default_workers
 
+    load_with_flags(None, set_, None)  # every --set checked against the schema before hours of fitting
+    overrides = parse_set(set_ or [])
     workers = workers or default_workers()
     result = fit(
         rounds=rounds,
@@ -824,6 +828,7 @@ def calibrate(
         start=read_start(start) if start is not None else None,
         workers=workers,
         on_stage=lambda message: err_console.print(message),
+        overrides=overrides,
     )
     written = write_calibrated(result, out or CALIBRATED_DIR)
     table = Table(

@@ -100,9 +100,10 @@ def observed() -> pd.DataFrame:
     return out
 
 
-def community_data(community: str, scaled: bool) -> dict[str, Any]:
+def community_data(community: str, scaled: bool, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Raw scenario data: the baseline with a community's profile, the survey horizon and
-    at most `CALIBRATION_PEOPLE` people if `scaled` (policy amounts are densities: they need no scaling)."""
+    at most `CALIBRATION_PEOPLE` people if `scaled` (policy amounts are densities: they need no scaling),
+    and `overrides` by dotted path on top (e.g. the stage before the move switched on)."""
     data = resolve_extends(SCENARIO_DIR / "baseline.toml")
     profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
     data = deep_merge(data, {"community": profile["community"]})
@@ -117,6 +118,7 @@ def community_data(community: str, scaled: bool) -> dict[str, Any]:
         {
             "simulation.years": SURVEY_YEARS,
             "ties.metrics_at_end": False,
+            **(overrides or {}),
         },
     )
 
@@ -167,10 +169,12 @@ def community_loss(sim: dict[str, float], obs: pd.Series) -> tuple[float, float]
     return float(sum((100 * (pred[k] - obs[k])) ** 2 for k in TARGET_KEYS)), q
 
 
-def _evaluate(args: tuple[str, dict[str, float], tuple[int, ...]]) -> tuple[float, float, dict[str, float]]:
+def _evaluate(
+    args: tuple[str, dict[str, float], tuple[int, ...], dict[str, Any] | None],
+) -> tuple[float, float, dict[str, float]]:
     """Loss of one community at given parameter values (a top-level function for worker processes)."""
-    community, params, seeds = args
-    sim = simulate_mean(with_params(community_data(community, scaled=True), params), seeds)
+    community, params, seeds, overrides = args
+    sim = simulate_mean(with_params(community_data(community, scaled=True, overrides=overrides), params), seeds)
     loss, q = community_loss(sim, observed().loc[community])
     return loss, q, sim
 
@@ -186,6 +190,7 @@ class CalibrationResult:
     seeds: tuple[int, ...]
     history: list[dict[str, Any]] = field(default_factory=list)
     employment: dict[str, float] = field(default_factory=dict)  # simulated employment rate per community
+    overrides: dict[str, Any] = field(default_factory=dict)  # set on every community's scenario during the fit
 
     @property
     def employment_loss(self) -> float:
@@ -242,7 +247,12 @@ def initial_guess(community: str, base: dict[str, Any]) -> dict[str, float]:
 
 
 def fit_community(
-    community: str, shared: dict[str, float], start: dict[str, float], seeds: tuple[int, ...], max_evals: int
+    community: str,
+    shared: dict[str, float],
+    start: dict[str, float],
+    seeds: tuple[int, ...],
+    max_evals: int,
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], float, float]:
     """Nelder-Mead over one community's parameters (scaled to [0, 1]); returns (params, loss,
     q, employment rate at the best point)."""
@@ -252,7 +262,7 @@ def fit_community(
         key = tuple(np.round(np.clip(x, 0, 1), 6))
         if key not in cache:
             params = shared | _from_unit(np.array(key), PER_COMMUNITY)
-            loss, q, sim = _evaluate((community, params, seeds))
+            loss, q, sim = _evaluate((community, params, seeds, overrides))
             cache[key] = (loss, q, sim["employment_rate"])
         return cache[key][0]
 
@@ -280,8 +290,8 @@ def _simplex(x0: np.ndarray, step: float) -> np.ndarray:
 
 
 def _fit_community_task(args) -> tuple[str, dict[str, float], float, float, float]:
-    community, shared, start, seeds, max_evals = args
-    return community, *fit_community(community, shared, start, seeds, max_evals)
+    community, shared, start, seeds, max_evals, overrides = args
+    return community, *fit_community(community, shared, start, seeds, max_evals, overrides)
 
 
 def calibrate(
@@ -295,6 +305,7 @@ def calibrate(
     workers: int = 1,
     communities: tuple[str, ...] = COMMUNITIES,
     on_stage: Callable[[str], None] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> CalibrationResult:
     """Fit the shared parameters by a coarse grid, then refine everything locally.
 
@@ -313,6 +324,10 @@ def calibrate(
     `start`: a saved fit (the contents of a calibration.json) to start from instead of the
     baseline's shared values and guesses from the observed shares; the search is local,
     so a good start matters (docs/FIT.md).
+
+    `overrides`: values set on every community's scenario by dotted path (not fitted), e.g.
+    `policies.relocation_terms.enabled = True` to fit the whole chain from the decision to
+    move; they are written into the calibrated files.
     """
     base = resolve_extends(SCENARIO_DIR / "baseline.toml")
     shared = {k: float(_get(base, k)) for k in SHARED}
@@ -327,7 +342,7 @@ def calibrate(
     history: list[dict[str, Any]] = []
 
     def fit_all(values: dict[str, float], starts: dict[str, dict[str, float]], evals: int, pool) -> tuple:
-        tasks = [(c, values, starts[c], seeds, evals) for c in communities]
+        tasks = [(c, values, starts[c], seeds, evals, overrides) for c in communities]
         fitted, losses, qs, rates = {}, {}, {}, {}
         for community, params, value, q, rate in pool.map(_fit_community_task, tasks):
             fitted[community], losses[community], qs[community], rates[community] = params, value, q, rate
@@ -387,7 +402,9 @@ def calibrate(
                     _, shared, per_community, loss, out_industry, rates = best
                     say(f"  {key} -> {shared[key]:.2f}: total loss {total(loss, rates):.1f}")
             record("shared", r + 1, loss, rates, shared)
-    return CalibrationResult(shared, per_community, out_industry, loss, tuple(seeds), history, rates)
+    return CalibrationResult(
+        shared, per_community, out_industry, loss, tuple(seeds), history, rates, dict(overrides or {})
+    )
 
 
 def grid_values(centre: float, step: float, bounds: tuple[float, float]) -> list[float]:
@@ -435,7 +452,7 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
         for key, value in {**params, OUT_INDUSTRY: result.out_industry[community]}.items():
             table, name = key.rsplit(".", 1)
             tables.setdefault(table, {})[name] = value
-        for key, value in result.shared.items():
+        for key, value in {**result.shared, **result.overrides}.items():
             table, name = key.rsplit(".", 1)
             tables.setdefault(table, {})[name] = value
         for table, values in tables.items():
@@ -443,7 +460,9 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
             for name, value in values.items():
                 shared = f"{table}.{name}" in SHARED
                 note = "  # shared by all six communities" if shared else ""
-                text = f"{value}" if isinstance(value, int) else f"{value:.4f}"
+                if f"{table}.{name}" in result.overrides:
+                    note = "  # set for the fit (run.py calibrate --set)"
+                text = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
                 lines.append(f"{name} = {text}{note}")
             lines.append("")
         path = directory / f"{community}.toml"
@@ -462,6 +481,7 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
         "history": result.history,
         "survey_years": SURVEY_YEARS,
         "calibration_people": CALIBRATION_PEOPLE,
+        "overrides": result.overrides,
     }
     path = directory / "calibration.json"
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -68,6 +68,8 @@ CONTROLS: tuple[Control, ...] = (
     Control("community", "select", "typical", group="setting"),
     Control("households", "int", 800, 300, 1500, 100, "setting"),
     Control("seed", "seed", 1, 0, 999_999, 1, "setting"),
+    Control("decide_to_move", "switch", BASELINE.policies.relocation_terms.enabled, group="setting"),
+    Control("homestead_handover", "switch", BASELINE.policies.relocation_terms.homestead_handover, group="setting"),
     _on_grid("out_of_county_wage", round(_W.out_of_county), 2000, 9000, 100),
     _on_grid("living_cost_outside", round(_W.living_cost_out_of_county), 500, 3500, 50),
     _on_grid("local_wage", round(_W.local_industry), 1000, 5000, 100),
@@ -129,6 +131,8 @@ TEXT: dict[str, dict[str, str]] = {
         "community": "Community (2020 survey, scaled down)",
         "households": "Households",
         "seed": "Random seed (same seed, same run)",
+        "decide_to_move": "Start before the move: villages decide who moves",
+        "homestead_handover": "The old homestead must be handed over",
         "out_of_county_wage": "Wage outside the county (yuan/month)",
         "living_cost_outside": "Cost of living outside (yuan/month)",
         "local_wage": "Local factory wage (yuan/month)",
@@ -158,6 +162,7 @@ TEXT: dict[str, dict[str, str]] = {
         "status": "Month {month}: {employed:.0%} of workers employed, {out:.0%} of them outside the county; "
         "income {income:,.0f} yuan per person a year; {poor:.0%} poor.",
         "people": "{people:,} people; this year {births} born, {deaths} died.",
+        "decided": "Of {candidates:,} village households, {moved:,} moved and {withdrew:,} signed up but withdrew.",
         "pyramid": "Age pyramid (people)",
         "men": "men",
         "women": "women",
@@ -213,6 +218,8 @@ TEXT: dict[str, dict[str, str]] = {
         "community": "安置社区（2020年调查，按比例缩小）",
         "households": "户数",
         "seed": "随机种子（种子相同，结果相同）",
+        "decide_to_move": "从搬迁之前开始：村民决定谁搬",
+        "homestead_handover": "须交出旧宅基地",
         "out_of_county_wage": "县外务工工资（元/月）",
         "living_cost_outside": "县外生活成本（元/月）",
         "local_wage": "本地工厂工资（元/月）",
@@ -241,6 +248,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ready": "第0月：点“单步”或“▶ 运行”开始。",
         "status": "第{month}月：{employed:.0%}的劳动力就业，其中{out:.0%}在县外；人均年收入{income:,.0f}元；贫困发生率{poor:.0%}。",
         "people": "人口{people:,}人；本年出生{births}人，死亡{deaths}人。",
+        "decided": "迁出村{candidates:,}户中，{moved:,}户搬来，{withdrew:,}户报名后放弃。",
         "pyramid": "人口金字塔（人）",
         "men": "男",
         "women": "女",
@@ -287,6 +295,11 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "households": "Size of the simulated community. The survey ratios (workers, origin villages, posts per "
         "worker) are kept.",
         "seed": "The same seed and settings give the same run; change it to see chance at work.",
+        "decide_to_move": "Households of the origin villages weigh the push of their village against the flat they "
+        "would get (25 m² a head), what they must pay and the land they would leave; some sign up and later "
+        "withdraw. Those who move make the community. Off: everyone has already moved.",
+        "homestead_handover": "With the decision on: households that must hand over the old house hesitate (they still "
+        "farm at home in the busy season). Keeping it brings more of them, and keeps farming at the origin open.",
         "out_of_county_wage": "Pull of the destination: what work outside the county pays. Higher wages draw "
         "younger, better-educated workers out.",
         "living_cost_outside": "Push at the destination: rent and food while working outside.",
@@ -325,6 +338,9 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "按户数等比例缩小；或一个典型社区。",
         "households": "模拟社区的规模。保持调查中的比例（劳动力、迁出村数、每名劳动力的岗位数）。",
         "seed": "种子和设置相同，结果就相同；换一个种子可以看到随机性的作用。",
+        "decide_to_move": "迁出村的农户比较本村的推力和将分到的住房（人均25平方米）、要自筹的钱和要离开的土地；有人报名后又放弃。"
+        "搬来的人组成社区。关闭时：所有人已经搬完。",
+        "homestead_handover": "开启搬迁决策时：须交出旧房的农户会犹豫（农忙时还要回家种地）。保留旧房会让更多人搬来，也让回原籍种地的路一直开着。",
         "out_of_county_wage": "目的地拉力：县外务工的收入。工资越高，越多年轻、受教育多的劳动力外出。",
         "living_cost_outside": "目的地推力：在外务工的房租和生活开支。",
         "local_wage": "新居拉力：县内工厂或扶贫车间岗位的工资。",
@@ -449,6 +465,8 @@ def classroom_scenario(controls: dict[str, Any]) -> Scenario:
         "ties.allocation": "mixed" if c["mixed_allocation"] else "village_clustered",
         "ties.metrics_at_end": False,
         "shocks.enabled": bool(c["shocks"]),
+        "policies.relocation_terms.enabled": bool(c["decide_to_move"]),
+        "policies.relocation_terms.homestead_handover": bool(c["homestead_handover"]),
         **{f"policies.{name}.enabled": bool(c[name]) for name in POLICY_SWITCHES},
         "simulation.years": YEARS,
     }
@@ -470,6 +488,8 @@ class ClassroomModel(ResettlementModel):
         community: str = DEFAULTS["community"],
         households: int = DEFAULTS["households"],
         seed: int = DEFAULTS["seed"],
+        decide_to_move: bool = DEFAULTS["decide_to_move"],
+        homestead_handover: bool = DEFAULTS["homestead_handover"],
         out_of_county_wage: int = DEFAULTS["out_of_county_wage"],
         living_cost_outside: int = DEFAULTS["living_cost_outside"],
         local_wage: int = DEFAULTS["local_wage"],
@@ -790,6 +810,13 @@ def status_line(model: ResettlementModel, lang: str) -> str:
     line += " " + TEXT[lang]["people"].format(
         people=ind["people"], births=ind["births_last_year"], deaths=ind["deaths_last_year"]
     )
+    if model.pop.decision is not None:
+        n = model.pop.decision.counts
+        line += " " + TEXT[lang]["decided"].format(
+            candidates=int(n["decision_candidates"]),
+            moved=int(n["decision_moved"]),
+            withdrew=int(n["decision_withdrew"]),
+        )
     start = model.shocks.bad_year_start
     if start and start <= model.steps + 1:
         line += " " + TEXT[lang]["bad_year_on"].format(month=start, end=start + model.config.shocks.bad_year_months - 1)

@@ -52,7 +52,9 @@ from .inference import ALPHA, ESTIMATED, NO_GAIN, FewReplicatesWarning, fieller_
 
 DEFAULT_SCENARIO = "scenarios/combined.toml"
 DEFAULT_AT = 60  # the five-year transition period after relocation ended (2021-2025): docs/PHASEOUT.md
-NOT_PHASED = ("transition_period",)  # a rule of the relocation that ends by itself, not a programme
+NOT_PHASED = tuple(
+    name for name, unit in REGISTRY.items() if not unit.PHASED
+)  # rules of the relocation, not programmes
 
 COST = "policy_cost_total"
 FELL_BACK = "fell_back_cumulative"
@@ -89,10 +91,13 @@ def phased_policies(package: Scenario, policies: list[str] | tuple[str, ...] | N
         if name not in REGISTRY:
             raise PhaseoutError(f"unknown policy {name!r}; the policies are {', '.join(REGISTRY)}.")
         if name in NOT_PHASED:
-            raise PhaseoutError(
-                f"{name} cannot be phased out: it is a rule of the relocation that ends by itself `years` after "
-                "moving in (change policies.transition_period.years to shorten or lengthen it)."
-            )
+            hint = {
+                "transition_period": "it ends by itself `years` after moving in (change "
+                "policies.transition_period.years to shorten or lengthen it)",
+                "relocation_terms": "the terms are fixed when households sign up (compare scenarios with other "
+                "terms instead)",
+            }.get(name, "it is not a programme that runs for a time")
+            raise PhaseoutError(f"{name} cannot be phased out: it is a rule of the relocation itself; {hint}.")
         if name not in enabled:
             raise PhaseoutError(
                 f"{name} is not enabled in scenario {package.name!r}, so there is nothing to phase out; the enabled "

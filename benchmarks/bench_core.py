@@ -2,6 +2,7 @@
 
     python benchmarks/bench_core.py speed  [--households 100000] [--months 120] [--repeats 3] [--set KEY=VALUE ...]
     python benchmarks/bench_core.py ratio  [--households 10000] [--months 120]
+    python benchmarks/bench_core.py decision [--candidates 100000] [--repeats 5]
 
 Core model alone (issue 2): `speed --set ties.enabled=false`. With ties (issue 3):
 `speed --set ties.metrics_at_end=false` (the networkx clustering of a 100,000-node graph
@@ -11,8 +12,12 @@ at the end is an analysis step, timed separately by `speed --months 1`).
 the build time, and the peak resident memory above the interpreter's, per household.
 `ratio` runs the same scenario with the batched model and with the plain per-household
 specification (benchmarks/reference_model.py) and prints the speed ratio.
+`decision` times the stage before the move (docs/MODEL.md 7.12: drawing the origin
+villages' households and their two decisions) for about `--candidates` candidate households.
 Targets (issue 2): 100,000 households x 120 months <= 20 s, <= 4 KB per household;
-ratio at 10,000 households >= 30x. Recorded figures: benchmarks/RESULTS.md.
+ratio at 10,000 households >= 30x; (issue 17) the decision for 100,000 candidate
+households <= 2 s, and the whole chain (`speed --set policies.relocation_terms.enabled=true`)
+within the core model's budgets. Recorded figures: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -105,6 +110,27 @@ def ratio(households: int, months: int) -> None:
     print(f"speed ratio       {t_plain / t_fast:8.1f} x")
 
 
+def decision(candidates: int, repeats: int) -> None:
+    import numpy as np
+
+    from simulation.relocation import decide, draw_candidates
+
+    pool_per_person = Scenario().decision.pool_people_per_relocated
+    households = max(
+        1, round(candidates * 3.65 / pool_per_person / PEOPLE_PER_HOUSEHOLD)
+    )  # about 3.65 people a candidate
+    scenario = scenario_for(households, {"policies.relocation_terms.enabled": True})
+    times, n = [], 0
+    for seed in range(repeats):
+        t0 = time.perf_counter()
+        c = draw_candidates(scenario, np.random.default_rng(seed))
+        d = decide(c, scenario)
+        times.append(time.perf_counter() - t0)
+        n = c.n
+    print(f"candidate households {n:,}  moved {int(d.moved.sum()):,}  repeats {repeats}")
+    print(f"decision stage  median {statistics.median(times):.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,10 +142,15 @@ def main() -> None:
     p_ratio = sub.add_parser("ratio")
     p_ratio.add_argument("--households", type=int, default=10_000)
     p_ratio.add_argument("--months", type=int, default=120)
+    p_decision = sub.add_parser("decision")
+    p_decision.add_argument("--candidates", type=int, default=100_000)
+    p_decision.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     pin_one_core()
     if args.command == "speed":
         speed(args.households, args.months, args.repeats, args.overrides)
+    elif args.command == "decision":
+        decision(args.candidates, args.repeats)
     else:
         ratio(args.households, args.months)
 

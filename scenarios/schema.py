@@ -133,6 +133,37 @@ class Demography(Strict):
         return self
 
 
+class Decision(Strict):
+    """How origin households decide to move under the terms offered (docs/MODEL.md 7.12):
+    the pool of candidates and the coefficients of the sign-up and follow-through logits.
+    Read only when `policies.relocation_terms` is enabled."""
+
+    pool_people_per_relocated: Annotated[float, Field(ge=1.0, le=20.0)] = 2.6
+    pool_elderly_only_share: Share = 0.20
+    poor_share: Share = 0.55
+    nonpoor_income_ratio: Annotated[float, Field(ge=1.0, le=10.0)] = 2.2
+    income_cv: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
+    push_beta_a: Positive = 2.0
+    push_beta_b: Positive = 2.0
+    old_house_m2_base: NonNegative = 60.0
+    old_house_m2_per_person: NonNegative = 15.0
+    sign_constant_poor: Annotated[float, Field(ge=-20.0, le=20.0)] = 2.0
+    sign_constant_nonpoor: Annotated[float, Field(ge=-20.0, le=20.0)] = 0.5
+    sign_push: Annotated[float, Field(ge=0.0, le=20.0)] = 2.0
+    sign_space_loss: Annotated[float, Field(ge=0.0, le=20.0)] = 2.0
+    sign_cost_per_year_income: Annotated[float, Field(ge=0.0, le=20.0)] = 0.3
+    sign_land_per_mu_person: Annotated[float, Field(ge=0.0, le=20.0)] = 0.5
+    sign_distance_per_100km: Annotated[float, Field(ge=0.0, le=20.0)] = 0.5
+    sign_elderly_only: Annotated[float, Field(ge=0.0, le=20.0)] = 1.0
+    follow_constant_poor: Annotated[float, Field(ge=-20.0, le=20.0)] = 4.0
+    follow_constant_nonpoor: Annotated[float, Field(ge=-20.0, le=20.0)] = 2.5
+    follow_handover: Annotated[float, Field(ge=0.0, le=20.0)] = 1.0
+    follow_handover_per_mu_person: Annotated[float, Field(ge=0.0, le=20.0)] = 0.5
+    follow_cost_per_year_income: Annotated[float, Field(ge=0.0, le=20.0)] = 0.4
+    transition_relief_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    dual_registration_utility: Annotated[float, Field(ge=0.0, le=20.0)] = 0.3
+
+
 class Wages(Strict):
     """Monthly earnings by option (yuan) and their returns to education and skill."""
 
@@ -369,6 +400,7 @@ class Scenario(Strict):
     living_costs: LivingCosts = LivingCosts()
     shocks: Shocks = Shocks()
     demography: Demography = Demography()
+    decision: Decision = Decision()
     policies: Policies = Policies()  # type: ignore[valid-type]
 
     @property

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .options import SCHOOLING_YEARS, Education, Option
+from .relocation import Movers, relocation_chain
 
 if TYPE_CHECKING:
     from scenarios.schema import Community, Scenario
@@ -79,6 +80,7 @@ class Population:
     outside_share: float  # of able working-age people out of school, the share outside the labour force
     next_member: int  # first unused member slot
     next_household: int  # first unused household slot
+    decision: Movers | None = None  # who moved and what the decision counted (the stage before the move, 7.12)
 
     @property
     def n_households(self) -> int:
@@ -415,8 +417,15 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
     relocated_people = community.relocated_population
     local_people = round(relocated_people * community.local_resident_share / (1 - community.local_resident_share))
     labour_share = community.relocated_labour_force / relocated_people
+    target_labour: float = community.relocated_labour_force
 
-    hh_r, age_r, fem_r, rel_r, _ = _households(relocated_people, labour_share, params, rng)
+    movers: Movers | None = None
+    if scenario.policies.relocation_terms.enabled:  # the stage before the move decides who comes (7.12)
+        movers = relocation_chain(scenario, rng)
+        hh_r, age_r, fem_r, rel_r = movers.member_household, movers.age, movers.female, movers.relation
+        target_labour = labour_share * hh_r.size
+    else:
+        hh_r, age_r, fem_r, rel_r, _ = _households(relocated_people, labour_share, params, rng)
     hh_l, age_l, fem_l, rel_l, _ = _households(local_people, labour_share, params, rng)
     n_reloc = int(hh_r.max()) + 1 if hh_r.size else 0
     n_local = int(hh_l.max()) + 1 if hh_l.size else 0
@@ -463,21 +472,31 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
     # where the composition leaves more people of working age than the survey's labour force,
     # the rest are outside it (long illness, other reasons): solved per community
     able = working & member_relocated & ~disabled & ~in_school(age, education)
-    outside = float(np.clip(1.0 - community.relocated_labour_force / max(int(able.sum()), 1), 0.0, 0.5))
+    outside = float(np.clip(1.0 - target_labour / max(int(able.sum()), 1), 0.0, 0.5))
     out_of_labour = able & (u_work < params.incapacity_share + outside * (1.0 - params.incapacity_share))
 
-    village_r, village_distance = _villages(n_reloc, community, params, rng)
     n_villages = community.source_villages
     village = np.full(n_h, n_villages, dtype=np.int32)
-    village[:n_reloc] = village_r
     distance = np.zeros(n_h, dtype=np.float32)
-    distance[:n_reloc] = village_distance[village_r]
+    if movers is None:
+        village_r, village_distance = _villages(n_reloc, community, params, rng)
+        village[:n_reloc] = village_r
+        distance[:n_reloc] = village_distance[village_r]
+    else:
+        village[:n_reloc], distance[:n_reloc] = movers.village, movers.distance_km
     sigma = np.sqrt(np.log1p(params.land_cv**2))
     land = params.land_mu_per_person * size * rng.lognormal(-0.5 * sigma**2, sigma, n_h)
     land = np.where(relocated, land, 0.0).astype(np.float32)
     # arrival in yearly waves of equal expected size; locals are there from the start
     cohort = np.full(n_h, -1, dtype=np.int8)
-    cohort[:n_reloc] = rng.integers(0, community.arrival_years, n_reloc)
+    if movers is None:
+        cohort[:n_reloc] = rng.integers(0, community.arrival_years, n_reloc)
+    else:  # the wave each mover's flat was ready in, and the land it had
+        cohort[:n_reloc] = movers.cohort
+        land[:n_reloc] = movers.land_mu
+    flat_people = size.copy()
+    if movers is not None:
+        flat_people[:n_reloc] = movers.flat_people
     active = np.zeros(n_h, dtype=bool)
     active[: n_reloc + n_local] = True
     active[:n_reloc] = cohort[:n_reloc] == 0
@@ -488,7 +507,7 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
         relocated=relocated,
         arrival_month=np.where(cohort > 0, 12 * cohort.astype(np.int16), 0).astype(np.int16),
         cohort=cohort,
-        flat_people=size.copy(),
+        flat_people=flat_people,
         village=village,
         distance_km=distance,
         land_mu=land,
@@ -512,6 +531,7 @@ def generate_population(scenario: Scenario, rng: np.random.Generator) -> Populat
         outside_share=outside,
         next_member=n_people,
         next_household=n_reloc + n_local,
+        decision=movers,
     )
     assign_care_duties(pop, scenario)
     return pop

@@ -155,6 +155,26 @@ def test_the_bad_year_button_sends_workers_home_and_the_status_line_says_so():
     assert "from month 13 to month 24" in status_line(model, "en")
 
 
+def test_the_class_can_start_before_the_move_and_keep_the_homestead():
+    """The decision switch runs the stage before the move (MODEL.md 7.12); the status line
+    says how many village households moved and how many withdrew; keeping the homestead
+    brings more of those who signed up."""
+    runs = {}
+    for handover in (True, False):
+        model = ClassroomModel(households=600, seed=3, decide_to_move=True, homestead_handover=handover)
+        model.step()
+        n = model.pop.decision.counts
+        assert f"{int(n['decision_moved']):,} moved" in status_line(model, "en") and "报名后放弃" in status_line(
+            model, "zh"
+        )
+        runs[handover] = n
+    assert runs[False]["decision_withdrew"] < runs[True]["decision_withdrew"]
+    assert runs[False]["decision_signed_up"] == runs[True]["decision_signed_up"]  # the same draws, the same sign-ups
+    plain = ClassroomModel(households=600, seed=3)
+    plain.step()
+    assert plain.pop.decision is None and "village households" not in status_line(plain, "en")
+
+
 def test_charts_and_network_are_drawn_from_the_model():
     model = ClassroomModel(households=500, seed=2)
     html = charts_html(model, "en")
@@ -396,7 +416,7 @@ def test_page_in_a_real_browser(server, tmp_path):
         # the controls and the charts are drawn, not just the loading splash
         expect(page.get_by_text("Month 0: press Step")).to_be_visible()
         assert page.locator("[role=slider]").count() >= 12
-        assert page.locator("input[role=switch]").count() == 12
+        assert page.locator("input[role=switch]").count() == sum(c.kind == "switch" for c in CONTROLS) == 14
         assert page.locator("svg.chart").count() == 7
         # only the first of four arrival waves has moved in at month 0: about a quarter of the
         # 800 households' relocated share, plus the local residents (287 drawn)

@@ -97,7 +97,7 @@ def test_fitting_a_community_lowers_its_loss():
         "population.land_mu_per_person": 1.0,
     }
     shared = {"choice.constant.out_of_county": 0.3, "choice.constant.farming_origin": 2.1}
-    before, _, _ = _evaluate(("liujiang_xingliu", shared | start, (1,)))
+    before, _, _ = _evaluate(("liujiang_xingliu", shared | start, (1,), None))
     params, after, q, employment = fit_community("liujiang_xingliu", shared, start, (1,), max_evals=12)
     assert after < before
     for key, (lo, hi) in PER_COMMUNITY.items():
@@ -190,6 +190,33 @@ def test_calibrate_starts_from_a_saved_fit():
     assert result.history[0]["shared"] == {k: pytest.approx(v) for k, v in record["shared"].items()}
     assert [h["stage"] for h in result.history] == ["grid"] * len(result.history)
     assert result.total_loss <= sum(result.history[0]["loss"].values()) + result.history[0]["employment_loss"]
+
+
+def test_calibrate_runs_on_the_whole_chain_and_writes_it_into_the_files(tmp_path):
+    """`calibrate --set policies.relocation_terms.enabled=true`: every community is fitted with
+    the stage before the move, and the calibrated files keep it on."""
+    chain = {"policies.relocation_terms.enabled": True}
+    data = community_data("liujiang_xingliu", scaled=True, overrides=chain)
+    assert data["policies"]["relocation_terms"]["enabled"] is True
+    result = calibrate(
+        rounds=0, seeds=(1,), grid_evals=3, start=json.loads((CALIBRATED_DIR / "calibration.json").read_text()),
+        communities=("liujiang_xingliu",), overrides=chain,
+    )  # fmt: skip
+    assert result.overrides == chain and result.total_loss >= 0
+    write_calibrated(result, tmp_path)
+    scenario = load_scenario(tmp_path / "liujiang_xingliu.toml")
+    assert scenario.policies.relocation_terms.enabled
+    assert json.loads((tmp_path / "calibration.json").read_text())["overrides"] == chain
+
+
+def test_calibrate_command_rejects_a_bad_set(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "calibrate", "--set", "policies.relocation_terms.enabled=maybe",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 2 and "policies.relocation_terms.enabled" in completed.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_calibrate_command_rejects_a_bad_start(tmp_path):

@@ -36,8 +36,9 @@ from scipy import stats
 from analysis.compare import run_experiment
 from analysis.executors import default_workers
 from scenarios.loader import SCENARIO_DIR, apply_overrides, deep_merge, read_toml, resolve_extends, validate
-from scenarios.schema import POLICY_NAMES, Scenario
+from scenarios.schema import Scenario
 from simulation.indicators import INDICATORS
+from simulation.policies import FOLLOW_UP_NAMES  # the relocation terms are tested against other terms (test_relocation)
 
 SEEDS = 16
 YEARS = 10
@@ -63,7 +64,7 @@ TARGETS: dict[str, tuple[str, int]] = {  # policy -> (target indicator, +1 up / 
         -1,
     ),  # shocks off here: the churn of jobs alone (tests/policies: with shocks)
 }
-HARM_LEVEL = 1 - 0.05 / (2 * len(POLICY_NAMES) * len(COMMUNITIES))  # two-sided confidence of the harm check
+HARM_LEVEL = 1 - 0.05 / (2 * len(FOLLOW_UP_NAMES) * len(COMMUNITIES))  # two-sided confidence of the harm check
 # (policy, indicator) -> the largest harm the trade-off docs/MODEL.md 7.9 states allows
 # (poverty in points, income as a share of the base): a longer transition keeps households
 # farming from the old house and makes going back easier
@@ -103,7 +104,7 @@ def finals() -> pd.DataFrame:
     scenarios = {}
     for community in COMMUNITIES:
         data = base_data(community)
-        for policy in (None, *POLICY_NAMES):
+        for policy in (None, *FOLLOW_UP_NAMES):
             scenarios[f"{community}/{policy or 'base'}"] = with_policy(data, policy)
     exp = run_experiment(scenarios, replicates=SEEDS, seed=1, workers=default_workers(), networks=False)
     last_year = exp.tidy[exp.tidy["month"] > 12 * (YEARS - 1)]
@@ -121,7 +122,7 @@ def paired(community: str, policy: str, key: str, level: float = 0.95) -> tuple[
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
-@pytest.mark.parametrize("policy", POLICY_NAMES)
+@pytest.mark.parametrize("policy", FOLLOW_UP_NAMES)
 def test_policy_moves_its_target(policy, community):
     key, sign = TARGETS[policy]
     _, mean, low, high = paired(community, policy, key)
@@ -146,7 +147,7 @@ def base_fill(community: str) -> float:
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
-@pytest.mark.parametrize("policy", POLICY_NAMES)
+@pytest.mark.parametrize("policy", FOLLOW_UP_NAMES)
 def test_policy_does_no_harm(policy, community):
     _, mean, low, high = paired(community, policy, "poverty_rate")
     if (policy, "poverty_rate") in TRADE_OFFS:
@@ -164,10 +165,10 @@ def test_policy_does_no_harm(policy, community):
 
 
 def test_every_policy_has_a_file_a_target_and_the_three_communities():
-    assert set(TARGETS) == set(POLICY_NAMES)
-    assert {p.stem for p in (SCENARIO_DIR / "policies").glob("*.toml")} == set(POLICY_NAMES)
+    assert set(TARGETS) == set(FOLLOW_UP_NAMES)
+    assert {p.stem for p in (SCENARIO_DIR / "policies").glob("*.toml")} == set(FOLLOW_UP_NAMES)
     f = finals()
-    assert f.groupby("scenario").size().eq(SEEDS).all() and f["scenario"].nunique() == 3 * (len(POLICY_NAMES) + 1)
+    assert f.groupby("scenario").size().eq(SEEDS).all() and f["scenario"].nunique() == 3 * (len(FOLLOW_UP_NAMES) + 1)
 
 
 # ----------------------------------------------------------------------------- the defects, as regressions
@@ -214,7 +215,7 @@ def effects_table() -> str:
         "| policy | community | target | target change [95 % CI] | poverty change, points | income change, yuan |",
         "|---|---|---|---|---|---|",
     ]
-    for policy in POLICY_NAMES:
+    for policy in FOLLOW_UP_NAMES:
         key, _ = TARGETS[policy]
         fmt = INDICATORS[key].format
         for community in COMMUNITIES:

@@ -22,6 +22,7 @@ from .labour_export import LabourExport
 from .monitoring import Monitoring
 from .origin_resources import OriginResources
 from .public_welfare_jobs import PublicWelfareJobs
+from .relocation_terms import RelocationTerms
 from .skills_training import SkillsTraining
 from .startup_support import StartupSupport
 from .subsistence_allowance import SubsistenceAllowance
@@ -45,9 +46,11 @@ UNITS: tuple[type[FollowUpPolicy], ...] = (
     SubsistenceAllowance,
     StartupSupport,
     Monitoring,
+    RelocationTerms,
 )
 REGISTRY: dict[str, type[FollowUpPolicy]] = {unit.NAME: unit for unit in UNITS}
 POLICY_NAMES = tuple(REGISTRY)
+FOLLOW_UP_NAMES = tuple(unit.NAME for unit in UNITS if not unit.PRE_MOVE)  # the support after the move
 
 INDICATORS.declare(
     Indicator(
@@ -76,12 +79,13 @@ class PolicySet:
     and books every yuan to the policy (and cost line) that spent it."""
 
     def __init__(self, scenario: Scenario, model: ResettlementModel) -> None:
-        # one generator per unit in catalogue order, whether enabled or not, so switching a
-        # policy on changes no other policy's draws and none of the model's own
-        streams = model.rng.spawn(len(UNITS))
+        # one generator per unit that draws, in catalogue order, whether enabled or not, so
+        # switching a policy on changes no other policy's draws and none of the model's own
+        drawing = [unit for unit in UNITS if unit.DRAWS]
+        streams = dict(zip(drawing, model.rng.spawn(len(drawing)), strict=True))
         self.units: list[FollowUpPolicy] = [
-            unit(getattr(scenario.policies, unit.NAME), scenario, model, stream)
-            for unit, stream in zip(UNITS, streams, strict=True)
+            unit(getattr(scenario.policies, unit.NAME), scenario, model, streams.get(unit))
+            for unit in UNITS
             if getattr(scenario.policies, unit.NAME).enabled
         ]
         self.total = dict.fromkeys(POLICY_NAMES, 0.0)
@@ -192,6 +196,7 @@ class PolicySet:
 
 
 __all__ = [
+    "FOLLOW_UP_NAMES",
     "POLICY_NAMES",
     "REGISTRY",
     "UNITS",

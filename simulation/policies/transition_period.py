@@ -46,6 +46,7 @@ class TransitionPeriod(FollowUpPolicy):
     LABEL = ("transition period", "过渡期")
     Params = Params
     COST_LINES = ("upkeep", "delayed_reclamation")
+    PHASED = False  # ends by itself `years` after moving in
 
     def __init__(self, params: Params, scenario, model, rng) -> None:
         super().__init__(params, scenario, model, rng)

@@ -302,7 +302,14 @@ def compare(
     multiplicity, equivalence, costs with intervals, report."""
     import warnings
 
-    from analysis.compare import KEY_INDICATORS, comparison_json, run_experiment, run_until_precise, unique_labels
+    from analysis.compare import (
+        KEY_INDICATORS,
+        comparison_json,
+        indicators_for,
+        run_experiment,
+        run_until_precise,
+        unique_labels,
+    )
     from analysis.executors import default_workers
     from analysis.inference import ADJUSTMENTS, METHOD_NAMES, FewReplicatesWarning, resolve_adjust
     from analysis.report import (
@@ -328,6 +335,7 @@ def compare(
     if fixed is None and not targets:
         fail("--replicates auto needs a precision target: give one with --target INDICATOR=WIDTH.")
     specs = [load_with_flags(f, set_, community, years=years) for f in files]
+    compared = indicators_for(specs)  # the key indicators, and the decision's where the stage is on
     if not allow_erasing:
         erased = erased_differences(files, parse_set(set_ or []), community)
         if erased:
@@ -351,7 +359,14 @@ def compare(
         run = {"seed": seed, "workers": workers, "on_done": lambda _: progress.advance(bar)}
         if fixed is None:
             experiment, precision = run_until_precise(
-                scenarios, targets, batch=batch, maximum=max_replicates, adjust=adjust, margins=margins, **run
+                scenarios,
+                targets,
+                batch=batch,
+                maximum=max_replicates,
+                adjust=adjust,
+                margins=margins,
+                indicators=compared,
+                **run,
             )
         else:
             experiment, precision = run_experiment(scenarios, replicates=fixed, **run), None
@@ -364,7 +379,7 @@ def compare(
         "community": community or ", ".join(sorted({s.community.id for s in specs})),
         "overrides": " ".join(overrides) or "none",
         "multiple comparisons": METHOD_NAMES[method] + ("" if adjust != "auto" else " (auto)"),
-        "equivalence margins": ", ".join(f"{k} = {v:g}" for k, v in margins.items() if k in KEY_INDICATORS),
+        "equivalence margins": ", ".join(f"{k} = {v:g}" for k, v in margins.items() if k in compared),
     }
     if precision is not None:
         settings["precision targets (interval width)"] = ", ".join(f"{k} = {v:g}" for k, v in targets.items())
@@ -392,7 +407,7 @@ def compare(
         for column in ("indicator", labels[0], label, "difference [CI as stated]", "CI level", "margin", "equivalence"):
             shown.add_column(column, justify="left" if column in ("indicator", "equivalence") else "right")
         for row in rows[rows["scenario"] == label].to_dict("records"):
-            if row["indicator"] not in KEY_INDICATORS:
+            if row["indicator"] not in compared:
                 continue
             b = base_rows.loc[row["indicator"]]
             shown.add_row(

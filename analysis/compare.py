@@ -11,7 +11,7 @@ Usable from a notebook:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,23 @@ from .inference import (
 )
 
 KEY_INDICATORS = INDICATORS.key()  # declared in simulation.indicators
+
+
+def indicators_for(scenarios: Iterable[Scenario]) -> tuple[str, ...]:
+    """The key indicators, plus those a unit enabled in any of `scenarios` asks to be compared
+    (the relocation terms: households moved, follow-through, small households among movers)."""
+    from simulation.policies import UNITS
+
+    scenarios = list(scenarios)
+    extra = [
+        name
+        for unit in UNITS
+        if any(getattr(s.policies, unit.NAME).enabled for s in scenarios)
+        for name in unit.COMPARED
+    ]
+    return KEY_INDICATORS + tuple(name for name in dict.fromkeys(extra) if name not in KEY_INDICATORS)
+
+
 ID_COLUMNS = ("scenario", "replicate", "seed", "run_id")
 SEED_STRIDE = 1_000_003  # seed offset between scenarios when random numbers are not shared
 

@@ -310,13 +310,13 @@ def make_report(
     """
     from pathlib import Path
 
-    from .compare import compare, cost_effectiveness, parameter_differences
+    from .compare import compare, cost_effectiveness, indicators_for, parameter_differences
     from .plots import difference_figure, network_figure, structure_figure, timeseries_figure
 
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     finals = experiment.finals
-    table = compare(finals, base, adjust=adjust, margins=margins)
+    table = compare(finals, base, indicators_for(experiment.scenarios.values()), adjust=adjust, margins=margins)
     costs = cost_effectiveness(finals, base, adjust=adjust)
     params = parameter_differences(experiment.scenarios)
     made = {

@@ -161,3 +161,24 @@ def test_a_bad_set_is_reported_even_when_a_flag_sets_the_same_key():
     _no_traceback_error(result, "simulation.years")
     help_text = " ".join(cli("run", "--help").stdout.split())
     assert "--set" in help_text and "flag wins" in help_text
+
+
+def test_run_and_compare_work_on_the_whole_chain_from_the_decision_to_move(tmp_path):
+    """`run` and `compare` on the relocation terms' files (MODEL.md 7.12): the decision's
+    indicators come out, and keeping the homestead raises follow-through in the comparison."""
+    terms = ROOT / "scenarios" / "relocation"
+    result = cli("run", str(terms / "terms_2016.toml"), "--years", "1", "--json", *SET_ARGS)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["decision_moved"] + data["decision_stayed_at_origin"] == data["decision_candidates"] > 0
+    assert 0 < data["decision_follow_through"] < 1 and data["policy_cost_relocation_terms"] > 0
+    result = cli(
+        "compare", str(terms / "terms_2016.toml"), str(terms / "no_handover.toml"), "--replicates", "2",
+        "--years", "1", "--workers", "1", *SET_ARGS, "--out", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    compared = json.loads(result.stdout)["no_handover"]  # the key indicators and, with the stage on, the decision's
+    assert {"poverty_rate", "decision_moved", "decision_follow_through", "decision_small_share_movers"} <= set(compared)
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    last = runs[runs["month"] == runs["month"].max()].groupby("scenario")["decision_follow_through"].mean()
+    assert last["no_handover"] > last["terms_2016"]

@@ -258,6 +258,7 @@ class FollowUpPolicy:
     DRAWS: ClassVar[bool] = True  # gets a random stream of its own (a unit that draws nothing gets none)
     PHASED: ClassVar[bool] = True  # can be phased out (a rule of the relocation itself cannot)
     PRE_MOVE: ClassVar[bool] = False  # decides who moves (the stage before the move), not follow-up support
+    COMPARED: ClassVar[tuple[str, ...]] = ()  # its indicators added to a comparison where it is enabled
 
     def __init__(self, params: PolicyParams, scenario: Scenario, model: ResettlementModel, rng) -> None:
         self.params = params

@@ -78,7 +78,10 @@ def _indicators() -> tuple[Indicator, ...]:
     for stage in STAGES:
         en, zh = labels[stage]
         level = "summary" if stage in ("signed_up", "moved") else "detail"
-        out.append(Indicator(f"decision_{stage}", "count", "households of the origin villages", (en, zh), level))
+        margin = 20.0 if stage == "moved" else None  # households: about 1 % of a typical community's movers
+        out.append(
+            Indicator(f"decision_{stage}", "count", "households of the origin villages", (en, zh), level, margin=margin)
+        )
         for group in (*SIZE_GROUPS, *STATUS_GROUPS):
             g_en, g_zh = groups[group]
             out.append(
@@ -124,6 +127,7 @@ def _indicators() -> tuple[Indicator, ...]:
             "share",
             "of the households that moved, those of one or two persons",
             ("1-2 person households among movers", "搬迁户中1-2人户占比"),
+            margin=0.01,
         ),
     ]
     return tuple(out)
@@ -140,6 +144,7 @@ class RelocationTerms(FollowUpPolicy):
     DRAWS = False  # decides before the move, on the population's draws: no stream of its own
     PHASED = False  # fixed at signing
     PRE_MOVE = True  # changes who lives in the community, so it is compared against other terms, not the baseline
+    COMPARED = ("decision_moved", "decision_follow_through", "decision_small_share_movers")
 
     def __init__(self, params: Params, scenario, model, rng) -> None:
         super().__init__(params, scenario, model, rng)

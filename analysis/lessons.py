@@ -59,6 +59,13 @@ EXERCISES: tuple[Exercise, ...] = (
         ("returned_households", "share_agriculture", "share_part_time", "integration_index"),
         (("returned_households", +1),),
     ),
+    Exercise(
+        "decision",
+        {"decide_to_move": True},
+        {"decide_to_move": True, "homestead_handover": False},
+        ("decision_moved", "decision_withdrew", "share_agriculture", "returned_households", "poverty_rate"),
+        (("decision_moved", +1), ("decision_withdrew", -1), ("share_agriculture", +1), ("returned_households", +1)),
+    ),
 )
 EXERCISE = {e.key: e for e in EXERCISES}
 

@@ -256,7 +256,7 @@ def household_templates(
     age[:, WIFE] = np.where(
         old_only, np.clip(old_age - 2 + np.rint(2.0 * d.wife_gap).astype(np.int64), 60, 95), age[:, WIFE]
     )
-    exists &= np.cumsum(exists, axis=1) <= params.max_household_size
+    exists &= np.cumsum(exists, axis=1, dtype=np.int8) <= params.max_household_size  # int8: 12 slots at most
     return age, female, exists
 
 

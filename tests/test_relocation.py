@@ -90,6 +90,17 @@ def test_better_terms_move_a_superset_of_households_on_the_same_draws():
     assert not (base.moved & ~base.signed_up).any()
 
 
+def test_a_farther_site_puts_households_off_and_is_the_distance_they_live_at():
+    near, far = terms(), terms(**{"policies.relocation_terms.site_distance_factor": 2.0})
+    c, d = decided(near, 6)
+    e = decide(c, far)
+    assert (e.p_sign < d.p_sign).all() and e.signed_up.sum() < d.signed_up.sum()
+    a = relocation_chain(near, np.random.default_rng(6))
+    b = relocation_chain(far, np.random.default_rng(6))
+    assert np.allclose(b.distance_km.mean() / 2.0, c.distance_km[e.moved].mean(), rtol=1e-5)
+    assert np.allclose(a.distance_km.mean(), c.distance_km[d.moved].mean(), rtol=1e-5)
+
+
 def test_the_counts_add_up_by_stage_and_household_type():
     c, d = decided(terms(), 5)
     n = d.counts(c)

@@ -3,7 +3,9 @@
 At 2,000 households, each employment share averaged over months 13-24 and over six seeds
 must agree between the batched model and the plain model within `TOLERANCE` (0.004 for
 the capacity-bound public-welfare and workshop shares, whose noise is tiny), and so must
-the poverty rate (within 0.03: an open gap, see the test) and, where going back is made frequent, the households gone back.
+the poverty rate (within 0.02) and, where going back is made frequent, the households gone
+back. Both models start from the same population (the same seed: generation is shared
+code), so the comparison is of the monthly rules, not of two draws of households.
 Measured spread of the difference across seeds: 0.01-0.02 per seed for most shares
 (social influence makes runs path-dependent), so 0.02 on the mean of six is about three
 standard errors. Rules that differ (inertia 1.5 vs 0.5, welfare posts open to everyone
@@ -67,7 +69,7 @@ def mean_outcomes(spec) -> tuple[dict[str, float], dict[str, float]]:
         f.run(MONTHS)
         monthly = f.datacollector.get_model_vars_dataframe()[[*SHARE_KEYS, "poverty_rate"]].tail(AVERAGED).mean()
         fast.append([*monthly.to_numpy(), f.indicators["returned_households"]])
-        p = PlainModel(spec, seed=seed + 1000)
+        p = PlainModel(spec, seed=seed)  # the same households; the months draw their own numbers
         rows = []
         for month in range(MONTHS):
             p.step()
@@ -87,10 +89,13 @@ def test_fast_model_matches_the_plain_specification(name):
     fast, plain = mean_outcomes(spec)
     for key in SHARE_KEYS:
         assert fast[key] == pytest.approx(plain[key], abs=TOLERANCE[key]), key
-    # poverty: the batched model is 1-3 points above the plain one since the household rules
-    # (0.011 at baseline over 3 seeds, 0.028 in the variant over 6; the shares agree): an
-    # open difference in how the two account income, to be found, so 0.03 here
-    assert fast["poverty_rate"] == pytest.approx(plain["poverty_rate"], abs=0.03)
+    # poverty: measured +0.010 (baseline), +0.002 (targeting), +0.010 (variant). With the plain
+    # model on other households (seed + 1000, as before) the differences were +0.014, +0.010
+    # and +0.028: most of the "gap" was two draws of households compared over six seeds.
+    # Over 16 seeds on the same households the batched model is +0.002 [-0.008, +0.012]
+    # above at month 18 (baseline) and +0.006 [-0.003, +0.015] at month 24 (variant):
+    # a difference of about half a point cannot be told from zero.
+    assert fast["poverty_rate"] == pytest.approx(plain["poverty_rate"], abs=0.02)
     if name == "targeting":
         assert fast["share_workshop"] > 0.02 and fast["returned_households"] > 50
         assert fast["returned_households"] == pytest.approx(plain["returned_households"], rel=0.15)

@@ -329,13 +329,13 @@ def compare(
     fixed = parse_replicates(replicates)
     if adjust not in ADJUSTMENTS:
         fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
-    margins = {**INDICATORS.margins(), **parse_indicator_values(margin, "--margin", KEY_INDICATORS)}
-    targets = {k: v for k, v in margins.items() if k in KEY_INDICATORS}
-    targets.update(parse_indicator_values(target, "--target", KEY_INDICATORS))
-    if fixed is None and not targets:
-        fail("--replicates auto needs a precision target: give one with --target INDICATOR=WIDTH.")
     specs = [load_with_flags(f, set_, community, years=years) for f in files]
     compared = indicators_for(specs)  # the key indicators, and the decision's where the stage is on
+    margins = {**INDICATORS.margins(), **parse_indicator_values(margin, "--margin", compared)}
+    targets = {k: v for k, v in margins.items() if k in KEY_INDICATORS}  # default targets: the key indicators
+    targets.update(parse_indicator_values(target, "--target", compared))
+    if fixed is None and not targets:
+        fail("--replicates auto needs a precision target: give one with --target INDICATOR=WIDTH.")
     if not allow_erasing:
         erased = erased_differences(files, parse_set(set_ or []), community)
         if erased:

@@ -24,11 +24,11 @@ import numpy as np
 
 from .options import AGE_GROUPS, EDUCATION_NAMES, N_OPTIONS, Option
 
-Kind = Literal["share", "count", "yuan", "index", "month"]
+Kind = Literal["share", "count", "yuan", "index", "month", "years"]
 Better = Literal["higher", "lower"] | None
 Level = Literal["key", "summary", "detail"]
 
-DEFAULT_FORMAT: dict[str, str] = {"share": ".3f", "count": ",.0f", "yuan": ",.0f", "index": ".3f", "month": "d"}
+DEFAULT_FORMAT: dict[str, str] = {"share": ".3f", "count": ",.0f", "yuan": ",.0f", "index": ".3f", "month": "d", "years": ".1f"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Indicator:
     Attributes:
         name: the key in `model.flat_indicators` and in every table and data file.
         kind: share (a fraction 0-1), count (people or households), yuan, index (0-1
-            score) or month.
+            score), month or years (of age).
         unit: what it is a share of, or what it counts, in words.
         label: (English, Chinese) label.
         level: "key" (comparison tables, report figures, sweep default), "summary" (also
@@ -479,6 +479,34 @@ INDICATORS.declare(
         "of relocated out-of-county workers in the community, women",
         ("Women among out-of-county workers", "县外务工者中女性比例"),
         "summary",
+    ),
+    Indicator(
+        "mean_age_out_of_county",
+        "years",
+        "mean age of relocated out-of-county workers in the community",
+        ("Mean age of out-of-county workers", "县外务工者平均年龄"),
+        "detail",
+    ),
+    Indicator(
+        "share_over_50_out_of_county",
+        "share",
+        "of relocated out-of-county workers in the community, aged over 50",
+        ("Out-of-county workers over 50", "县外务工者中50岁以上比例"),
+        "detail",
+    ),
+    Indicator(
+        "mean_age_local_nonfarm",
+        "years",
+        "mean age of relocated workers in local industry, services, workshops and public-welfare posts",
+        ("Mean age of local non-farm workers", "本地非农务工者平均年龄"),
+        "detail",
+    ),
+    Indicator(
+        "age_gap_local_nonfarm_minus_out_of_county",
+        "years",
+        "mean age of local non-farm workers minus that of out-of-county workers",
+        ("Age gap, local non-farm minus out-of-county", "本地非农与县外务工者年龄差"),
+        "detail",
     ),
 )
 

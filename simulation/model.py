@@ -867,6 +867,22 @@ class ResettlementModel(mesa.Model):
             "overcrowded_households": int((living & (pop.size > pop.flat_people)).sum()),
             "grandparent_carers": int((pop.age[carers] > params.working_age_max).sum()),
             "women_share_out_of_county": float(pop.female[out].mean()) if out.size else float("nan"),
+            **self._worker_ages(members, option, out),
+        }
+
+    def _worker_ages(self, members: np.ndarray, option: np.ndarray, out: np.ndarray) -> dict[str, float]:
+        """Age make-up of out-of-county and local non-farm workers (held out from the
+        calibration as a check against national migrant-worker monitoring, data/holdout.toml)."""
+        age = self.pop.age
+        local = members[IS_LOCAL_NON_FARM[option]]
+        out_age = age[out].astype(float)
+        mean_out = float(out_age.mean()) if out.size else float("nan")
+        mean_local = float(age[local].mean()) if local.size else float("nan")
+        return {
+            "mean_age_out_of_county": mean_out,
+            "share_over_50_out_of_county": float((out_age > 50).mean()) if out.size else float("nan"),
+            "mean_age_local_nonfarm": mean_local,
+            "age_gap_local_nonfarm_minus_out_of_county": mean_local - mean_out,
         }
 
     def _cohort_indicators(self, members: np.ndarray, option: np.ndarray, line: float) -> dict[str, dict[str, float]]:

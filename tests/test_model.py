@@ -79,6 +79,24 @@ def test_monthly_indicators_are_collected(small):
     assert "by_education.college.employment_rate" in df.columns
 
 
+def test_worker_ages_are_those_of_the_workers(small):
+    model = ResettlementModel(small, seed=3)
+    model.run(12)
+    pop = model.pop
+    living = model.living_households()
+    workers = np.flatnonzero(model.labour & living[pop.household])
+    option = pop.option[workers]
+    out_age = pop.age[workers[option == Option.OUT_OF_COUNTY]].astype(float)
+    local = np.isin(option, [Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.PUBLIC_WELFARE, Option.WORKSHOP])
+    ind = model.indicators
+    assert out_age.size > 50
+    assert ind["mean_age_out_of_county"] == pytest.approx(out_age.mean())
+    assert ind["share_over_50_out_of_county"] == pytest.approx((out_age > 50).mean())
+    gap = pop.age[workers[local]].mean() - out_age.mean()
+    assert ind["age_gap_local_nonfarm_minus_out_of_county"] == pytest.approx(gap)
+    assert 16 <= ind["mean_age_out_of_county"] <= 60
+
+
 scenario_params = st.fixed_dictionaries(
     {
         "community.relocated_population": st.integers(200, 2500),

@@ -296,10 +296,20 @@ def compare(
     max_replicates: Annotated[
         int, typer.Option(min=2, help="With --replicates auto: stop at this many replicates.")
     ] = 100,
+    posterior: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Also run N replicates with one parameter set per replicate drawn from the calibration's posterior "
+            "(scenarios/calibrated/posterior.csv), shared by every scenario of the replicate; the report shows "
+            "seed-only and posterior intervals side by side (the seed-only runs then use N replicates too).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON.")] = False,
 ) -> None:
     """Compare scenarios over replicates: table with CIs, paired differences adjusted for
-    multiplicity, equivalence, costs with intervals, report."""
+    multiplicity, equivalence, costs with intervals, report (`--posterior N`: with calibration
+    uncertainty)."""
     import warnings
 
     from analysis.compare import (
@@ -327,6 +337,17 @@ def compare(
     if len(files) < 2:
         fail("compare needs a base scenario and at least one other (or no arguments for baseline vs combined).")
     fixed = parse_replicates(replicates)
+    draws = None
+    if posterior is not None:
+        from analysis.bayes import PriorError, read_posterior
+
+        if fixed is None:
+            fail("--posterior N sets the replicates itself; it cannot be combined with --replicates auto.")
+        fixed = posterior
+        try:
+            draws = read_posterior()
+        except PriorError as exc:
+            fail(str(exc))
     if adjust not in ADJUSTMENTS:
         fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
     specs = [load_with_flags(f, set_, community, years=years) for f in files]
@@ -352,7 +373,7 @@ def compare(
             "verdict can be given (shown as -); use --replicates 2 or more, or auto.",
             highlight=False,
         )
-    total = len(specs) * (fixed or max_replicates)
+    total = len(specs) * (fixed or max_replicates) * (2 if draws is not None else 1)
     with runs_progress(hidden=as_json and not err_console.is_terminal) as progress:
         what = f"{total} runs" if fixed else f"up to {total} runs (auto, batches of {batch})"
         bar = progress.add_task(f"{what} on {workers} process(es)", total=total)
@@ -370,6 +391,14 @@ def compare(
             )
         else:
             experiment, precision = run_experiment(scenarios, replicates=fixed, **run), None
+        uncertainty = None
+        if draws is not None:
+            from analysis.compare import posterior_settings, uncertainty_table
+
+            drawn = run_experiment(
+                scenarios, replicates=fixed, networks=False, draw_settings=posterior_settings(draws, fixed, seed), **run
+            )
+            uncertainty = uncertainty_table(experiment.finals, drawn.finals, labels[0], compared)
     n = experiment.replicates
     settings = {
         "scenarios": ", ".join(str(f) for f in files),
@@ -381,19 +410,26 @@ def compare(
         "multiple comparisons": METHOD_NAMES[method] + ("" if adjust != "auto" else " (auto)"),
         "equivalence margins": ", ".join(f"{k} = {v:g}" for k, v in margins.items() if k in compared),
     }
+    if draws is not None:
+        settings["calibration uncertainty"] = (
+            f"{n} more replicates, each with one parameter set drawn from {draws.source} (draws fixed by the seed)"
+        )
     if precision is not None:
         settings["precision targets (interval width)"] = ", ".join(f"{k} = {v:g}" for k, v in targets.items())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FewReplicatesWarning)  # said once above, in words
-            made = make_report(experiment, labels[0], out_dir, settings, adjust, margins, precision)
+            made = make_report(experiment, labels[0], out_dir, settings, adjust, margins, precision, uncertainty)
     except OSError as exc:
         fail(f"--out {out_dir}: cannot write the report ({exc.strerror}); the runs finished but nothing was saved.")
     table = made["table"]
     if precision is not None:
         err_console.print(precision.describe(), highlight=False)
     if as_json:
-        sys.stdout.write(json.dumps(comparison_json(table, made["costs"]), allow_nan=False) + "\n")
+        record = comparison_json(table, made["costs"])
+        if uncertainty is not None:
+            record["calibration_uncertainty"] = json_safe(uncertainty.to_dict("records"))
+        sys.stdout.write(json.dumps(record, allow_nan=False) + "\n")
         return
     rows = comparison_rows(table, labels[0])
     base_rows = rows[rows["scenario"] == labels[0]].set_index("indicator")
@@ -432,6 +468,16 @@ def compare(
     for row in costs.itertuples(index=False):
         cost_table.add_row(*map(str, row))
     console.print(cost_table)
+    if uncertainty is not None:
+        from analysis.report import UNCERTAINTY_NOTE, uncertainty_rows
+
+        shown = Table(title="Differences with calibration uncertainty", caption=UNCERTAINTY_NOTE, header_style="bold")
+        rows_u = uncertainty_rows(uncertainty)
+        for column in rows_u.columns:
+            shown.add_column(column, justify="left" if column in ("scenario", "indicator") else "right")
+        for row in rows_u.itertuples(index=False):
+            shown.add_row(*map(str, row))
+        console.print(shown)
     for note in (adjustment_note(table, labels[0]), equivalence_note(table, labels[0])):
         if note:
             console.print(note, highlight=False)
@@ -804,20 +850,46 @@ def discover(
 
 
 @app.command()
-@stoppable("the calibration did not finish; no calibrated files were written.")
+@stoppable(
+    "the calibration did not finish; no calibrated files were written (Bayesian: the finished generations "
+    "are in the database, continue with --resume)."
+)
 def calibrate(
+    method: Annotated[
+        str,
+        typer.Option(
+            help="bayes: ABC-SMC posterior with pyabc (docs/FIT.md); point: the earlier least-squares fit "
+            "(calibration.json)."
+        ),
+    ] = "bayes",
+    population: Annotated[int, typer.Option(min=10, help="Bayes: particles per generation.")] = 300,
+    generations: Annotated[
+        int, typer.Option(min=1, help="Bayes: generations in all (a resume counts those done).")
+    ] = 12,
+    minutes: Annotated[
+        float, typer.Option(min=0.1, help="Bayes: stop starting new generations after this many minutes.")
+    ] = 55.0,
+    db: Annotated[Path, typer.Option(help="Bayes: the SQLite history of the fit.")] = Path(
+        "results/calibration/abc.db"
+    ),
+    resume: Annotated[bool, typer.Option(help="Bayes: continue the fit stored in --db.")] = False,
+    people: Annotated[int, typer.Option(min=200, help="Bayes: relocated people simulated per community.")] = 1_600,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Bayes: address of a running Dask scheduler (default: a local cluster).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Bayes: seed of the sampler's proposals.")] = 1,
     rounds: Annotated[
-        int, typer.Option(min=0, help="Rounds of local refinement after the grid (each community, then shared).")
+        int, typer.Option(min=0, help="Point: rounds of local refinement after the grid (each community, then shared).")
     ] = 2,
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds averaged in each evaluation (common random numbers).")] = 3,
-    community_evals: Annotated[int, typer.Option(min=5, help="Simulations per community fit per round.")] = 60,
-    refit_evals: Annotated[int, typer.Option(min=3, help="Simulations per community re-fit for a shared trial.")] = 15,
+    seeds: Annotated[int, typer.Option(min=1, help="Point: seeds averaged in each evaluation.")] = 3,
+    community_evals: Annotated[int, typer.Option(min=5, help="Point: simulations per community fit per round.")] = 60,
+    refit_evals: Annotated[int, typer.Option(min=3, help="Point: simulations per community re-fit.")] = 15,
     grid_evals: Annotated[
-        int, typer.Option(min=3, help="Simulations per community fit at each grid point of the shared parameters.")
+        int, typer.Option(min=3, help="Point: simulations per community fit at each grid point.")
     ] = 30,
     start: Annotated[
         Path | None,
-        typer.Option(help="A calibration.json to start from (e.g. scenarios/calibrated/calibration.json)."),
+        typer.Option(help="Point: a calibration.json to start from (e.g. scenarios/calibrated/calibration.json)."),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
     out: Annotated[
@@ -825,15 +897,103 @@ def calibrate(
     ] = None,
     set_: SetOption = None,
 ) -> None:
-    """Fit labour demand and land per community and shared behaviour to the 2020 survey
-    (`--set policies.relocation_terms.enabled=true`: the whole chain from the decision to move)."""
-    from analysis.calibration import CALIBRATED_DIR, write_calibrated
-    from analysis.calibration import calibrate as fit
+    """Fit the six surveyed communities to the 2020 survey: a posterior by ABC-SMC (default), or
+    the earlier point fit (`--set policies.relocation_terms.enabled=true`: the whole chain)."""
     from analysis.executors import default_workers
 
     load_with_flags(None, set_, None)  # every --set checked against the schema before hours of fitting
     overrides = parse_set(set_ or [])
     workers = workers or default_workers()
+    if method == "bayes":
+        if start is not None:
+            fail("--start refines a point fit: use it with --method point (a Bayesian fit continues with --resume).")
+        _calibrate_bayes(population, generations, minutes, db, resume, people, scheduler, seed, workers, out, overrides)
+    elif method == "point":
+        _calibrate_point(rounds, seeds, community_evals, refit_evals, grid_evals, start, workers, out, overrides)
+    else:
+        fail(f"--method {method!r}: expected bayes or point")
+
+
+def _calibrate_bayes(
+    population: int,
+    generations: int,
+    minutes: float,
+    db: Path,
+    resume: bool,
+    people: int,
+    scheduler: str | None,
+    seed: int,
+    workers: int,
+    out: Path | None,
+    overrides: dict[str, Any],
+) -> None:
+    """ABC-SMC over the six communities; writes posterior.csv and posterior.json."""
+    import logging
+    from datetime import timedelta
+
+    from analysis.bayes import PriorError, fit, read_posterior, survey_problem, write_posterior
+    from analysis.calibration import CALIBRATED_DIR
+
+    logging.getLogger("ABC").setLevel(logging.INFO if sys.stderr.isatty() else logging.WARNING)
+    try:
+        problem = survey_problem(people=people, overrides=overrides)
+        if resume and not db.exists():
+            fail(f"{db}: no fit to resume; drop --resume to start one")
+        err_console.print(
+            f"ABC-SMC: {len(problem.names)} parameters, {len(problem.observed)} statistics, {population} particles "
+            f"a generation, up to {generations} generations or {minutes:g} minutes, "
+            f"{'scheduler ' + scheduler if scheduler else f'{workers} local worker(s)'}; history in {db}"
+        )
+        result = fit(
+            problem,
+            db,
+            population=population,
+            generations=generations,
+            workers=workers,
+            address=scheduler,
+            walltime=timedelta(minutes=minutes),
+            seed=seed,
+            resume=resume,
+        )
+    except PriorError as exc:
+        fail(str(exc))
+    written = write_posterior(result, out or CALIBRATED_DIR)
+    table = Table(title="ABC-SMC generations", header_style="bold")
+    for column in ("generation", "epsilon", "particles", "simulations", "acceptance"):
+        table.add_column(column, justify="right")
+    for row in result.generations.itertuples():
+        table.add_row(
+            str(row.generation), f"{row.epsilon:.2f}", str(row.particles), str(row.simulations), f"{row.acceptance:.3f}"
+        )
+    console.print(table)
+    summary = read_posterior(out or CALIBRATED_DIR).summary()
+    post = Table(title="Posterior (weighted): mean, sd, 90 % interval", header_style="bold")
+    for column in ("parameter", "mean", "sd", "5 %", "95 %"):
+        post.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in summary.itertuples():
+        post.add_row(row.parameter, f"{row.mean:.3g}", f"{row.sd:.2g}", f"{row.q05:.3g}", f"{row.q95:.3g}")
+    console.print(post)
+    console.print(
+        f"{result.simulations:,} parameter sets simulated in {result.seconds / 60:.1f} minutes; "
+        f"wrote {', '.join(str(p) for p in written)}; next: python run.py validate"
+    )
+
+
+def _calibrate_point(
+    rounds: int,
+    seeds: int,
+    community_evals: int,
+    refit_evals: int,
+    grid_evals: int,
+    start: Path | None,
+    workers: int,
+    out: Path | None,
+    overrides: dict[str, Any],
+) -> None:
+    """The earlier least-squares point fit (calibration.json and one file per community)."""
+    from analysis.calibration import CALIBRATED_DIR, write_calibrated
+    from analysis.calibration import calibrate as fit
+
     result = fit(
         rounds=rounds,
         seeds=tuple(range(1, seeds + 1)),
@@ -875,7 +1035,20 @@ def calibrate(
 @app.command()
 @stoppable("the validation runs did not finish; nothing was written.")
 def validate(
-    replicates: Annotated[int, typer.Option(min=1, help="Runs per community.")] = 10,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="posterior: the fitted shares and the pre-registered holdout (data/holdout.toml) against the "
+            "posterior predictive distribution; point: the calibrated files' replicates against the survey."
+        ),
+    ] = "posterior",
+    draws: Annotated[
+        int, typer.Option(min=2, help="Posterior: parameter sets drawn (one run per community each).")
+    ] = 40,
+    holdout: Annotated[
+        Path | None, typer.Option(help="Posterior: the holdout file (default data/holdout.toml).")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Point: runs per community.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of replicate 0.")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
     out: Annotated[Path, typer.Option(help="Directory for validation.csv, validation.json and fit.png.")] = Path(
@@ -886,7 +1059,8 @@ def validate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table and facts as JSON.")] = False,
 ) -> None:
-    """Simulated vs observed for the six calibrated communities, with the stylised facts."""
+    """Simulated vs observed for the six calibrated communities: the posterior predictive check
+    with the pre-registered holdout (default), or the point fit's replicates; stylised facts."""
     import pandas as pd
 
     from analysis.calibration import CALIBRATED_DIR
@@ -895,6 +1069,11 @@ def validate(
     from analysis.validation import validate as run_validation
 
     directory = calibrated or CALIBRATED_DIR
+    if method == "posterior":
+        _validate_posterior(draws, seed, workers or default_workers(), out, directory, holdout, as_json)
+        return
+    if method != "point":
+        fail(f"--method {method!r}: expected posterior or point")
     try:
         total = 6 * replicates
         with Progress(
@@ -961,6 +1140,93 @@ def validate(
         for name, figure in fact["figures"].items():
             console.print(f"    {name}: {figure}")
     console.print(f"Table: {out / 'validation.csv'}  Figure: {out / 'fit.png'}")
+
+
+def _validate_posterior(
+    draws: int, seed: int, workers: int, out: Path, directory: Path, holdout_path: Path | None, as_json: bool
+) -> None:
+    """The posterior predictive check: fitted figures and the holdout, each with its 90 % interval."""
+    from analysis.bayes import PriorError, read_posterior
+    from analysis.calibration import observed
+    from analysis.predictive import HOLDOUT_PATH, fitted_check, holdout_check, predictive_runs, read_holdout
+    from analysis.validation import stylised_facts
+
+    try:
+        posterior = read_posterior(directory)
+        registered = read_holdout(holdout_path or HOLDOUT_PATH)
+    except PriorError as exc:
+        fail(str(exc))
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console
+    ) as progress:
+        bar = progress.add_task("posterior predictive runs", total=6 * draws)
+        runs = predictive_runs(posterior, draws, seed, workers, on_done=lambda _: progress.advance(bar))
+    level = registered.interval
+    fitted = fitted_check(runs, level)
+    held, verdicts = holdout_check(runs, registered)
+    facts = stylised_facts(runs.rename(columns={"community": "scenario"}), observed())
+    out.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(out / "posterior_predictive_runs.csv", index=False)
+    fitted.to_csv(out / "posterior_predictive.csv", index=False)
+    held.to_csv(out / "holdout.csv", index=False)
+    summary = {
+        "method": "posterior predictive",
+        "draws": draws,
+        "interval": level,
+        "posterior": str(posterior.source),
+        "holdout_file": str(registered.path),
+        "holdout_registered": registered.registered,
+        "fitted": fitted.to_dict("records"),
+        "holdout": held.to_dict("records"),
+        "verdicts": verdicts,
+        "holdout_passed": all(v["passed"] for v in verdicts),
+        "stylised_facts": facts,
+    }
+    (out / "validation.json").write_text(json.dumps(json_safe(summary), indent=2), encoding="utf-8")
+    if as_json:
+        sys.stdout.write(json.dumps(json_safe(summary), allow_nan=False) + "\n")
+        return
+    pct = f"{100 * level:.0f}%"
+    table = Table(
+        title=f"Fitted survey figures against the posterior predictive ({draws} draws, mean [{pct} interval])",
+        header_style="bold",
+    )
+    for column in ("where", "indicator", "simulated", "observed", "inside"):
+        table.add_column(column, justify="left" if column in ("where", "indicator") else "right")
+    for row in fitted.itertuples():
+        note = "" if row.fitted else " (check)"
+        table.add_row(
+            row.where,
+            row.indicator + note,
+            f"{100 * row.mean:.1f} [{100 * row.low:.1f}, {100 * row.high:.1f}]",
+            f"{100 * row.observed:.1f}",
+            "yes" if row.inside else "NO",
+        )
+    console.print(table)
+    held_table = Table(
+        title=f"Holdout registered {registered.registered} ({registered.path.name}): mean [{pct} interval]",
+        header_style="bold",
+    )
+    for column in ("observation", "where", "simulated", "target", "inside"):
+        held_table.add_column(column, justify="left" if column in ("observation", "where") else "right")
+    for row in held.itertuples():
+        fmt = INDICATORS[row.indicator].format
+        held_table.add_row(
+            row.observation,
+            row.where,
+            f"{fmt(row.mean)} [{fmt(row.low)}, {fmt(row.high)}]",
+            fmt(row.observed),
+            "yes" if row.inside else "NO",
+        )
+    console.print(held_table)
+    for v in verdicts:
+        extra = f", MAPE {100 * v['mape']:.1f} %" if "mape" in v else ""
+        console.print(f"[{'PASS' if v['passed'] else 'FAIL'}] {v['observation']}: {v['rule']}{extra}")
+    for fact in facts:
+        console.print(f"[{'PASS' if fact['passed'] else 'FAIL'}] {fact['fact']}")
+        for name, figure in fact["figures"].items():
+            console.print(f"    {name}: {figure}")
+    console.print(f"Tables: {out / 'posterior_predictive.csv'}, {out / 'holdout.csv'}")
 
 
 @app.command("app")

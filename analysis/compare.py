@@ -13,11 +13,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from scenarios.loader import override
 from scenarios.schema import Scenario
 from simulation.indicators import INDICATORS, flatten
 
@@ -34,6 +35,9 @@ from .inference import (
     replicate_until_precise,
     resolve_adjust,
 )
+
+if TYPE_CHECKING:
+    from .bayes import Posterior
 
 KEY_INDICATORS = INDICATORS.key()  # declared in simulation.indicators
 
@@ -113,17 +117,20 @@ def run_experiment(
     on_done: Callable[[RunOutput], None] | None = None,
     networks: bool = True,
     first_replicate: int = 0,
+    draw_settings: Callable[[int, Scenario], dict[str, Any]] | None = None,
 ) -> Experiment:
     """Run every scenario `replicates` times and collect the monthly indicators.
 
     Replicates are numbered from `first_replicate` (replicate i has seed `seed + i`), so a
     later call with `first_replicate` = the replicates already run extends an experiment
-    with the runs a single larger call would have made (see `extend`).
+    with the runs a single larger call would have made (see `extend`). `draw_settings`
+    (replicate, scenario) -> overrides sets parameters per replicate, e.g. one posterior
+    draw shared by every scenario of a replicate (`posterior_settings`).
     """
     tasks = [
         RunTask(
             label=label,
-            scenario=scenario,
+            scenario=override(scenario, draw_settings(r, scenario)) if draw_settings else scenario,
             seed=seed_for(seed, r, k, common_random_numbers),
             replicate=r,
             months=months,
@@ -135,6 +142,51 @@ def run_experiment(
     outputs = run_tasks(tasks, workers=workers, on_done=on_done)
     nets = {out.task.label: out.network for out in outputs if out.task.keep_network}
     return Experiment(dict(scenarios), replicates, seed, common_random_numbers, tidy_frame(outputs), nets)
+
+
+def posterior_settings(posterior: Posterior, replicates: int, seed: int) -> Callable[[int, Scenario], dict[str, Any]]:
+    """Replicate r of every scenario takes the same parameter set, drawn by weight from the
+    posterior (the draws fixed by `seed`): the shared parameters everywhere, a community's
+    own where the scenario is one of the fitted communities."""
+    rows = posterior.draw(replicates, seed)
+
+    def settings(replicate: int, scenario: Scenario) -> dict[str, Any]:
+        return posterior.settings(int(rows[replicate % replicates]), scenario.community.id)
+
+    return settings
+
+
+def uncertainty_table(
+    seed_only: pd.DataFrame, with_posterior: pd.DataFrame, base: str, indicators: tuple[str, ...] = KEY_INDICATORS
+) -> pd.DataFrame:
+    """Each difference from `base` twice, paired by replicate: with every parameter at its
+    point value (seed noise only) and with one posterior draw per replicate (seed noise and
+    calibration uncertainty). Unadjusted 95 % t intervals; `width_ratio` = posterior / seed-only width."""
+    rows = []
+    for label in dict.fromkeys(seed_only["scenario"]):
+        if label == base:
+            continue
+        for key in indicators:
+            if key not in seed_only or key not in with_posterior:
+                continue
+            a = TSummary.of(_paired(seed_only, base, label, key).to_numpy())
+            b = TSummary.of(_paired(with_posterior, base, label, key).to_numpy())
+            (a_lo, a_hi), (b_lo, b_hi) = a.interval(), b.interval()
+            rows.append(
+                {
+                    "scenario": label,
+                    "indicator": key,
+                    "n": a.n,
+                    "diff_seed_only": a.mean,
+                    "seed_only_low": a_lo,
+                    "seed_only_high": a_hi,
+                    "diff_posterior": b.mean,
+                    "posterior_low": b_lo,
+                    "posterior_high": b_hi,
+                    "width_ratio": (b_hi - b_lo) / (a_hi - a_lo) if a_hi > a_lo else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def tidy_frame(outputs: list[RunOutput]) -> pd.DataFrame:

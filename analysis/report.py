@@ -237,6 +237,7 @@ def write_report(
     figures: dict[str, bytes],
     settings: dict[str, str],
     precision: Precision | None = None,
+    uncertainty: pd.DataFrame | None = None,
 ) -> None:
     """Write the report to `path` (HTML, figures embedded as data URIs)."""
     scenarios = "".join(
@@ -280,6 +281,7 @@ def write_report(
 are paired by replicate. Means: two-sided 95% t intervals across replicates (not adjusted). Differences: the
 unadjusted 95% t interval of the paired differences, and the interval as stated, at the level given. {notes}</p>
 {_table(comparison_rows(table, base))}
+{uncertainty_html(uncertainty)}
 <h2>Cost-effectiveness relative to {html.escape(base)}</h2>
 <p class="note">{html.escape(cost_note(costs))}</p>
 {_table(cost_rows(costs)) if len(costs) else "<p>Only one scenario.</p>"}
@@ -293,6 +295,43 @@ report; the tables in <code>comparison.csv</code> and <code>cost_effectiveness.c
         handle.write(page)
 
 
+def uncertainty_rows(uncertainty: pd.DataFrame) -> pd.DataFrame:
+    """The seed-only and posterior intervals of each difference, side by side, as display strings."""
+    rows = []
+    for row in uncertainty.to_dict("records"):
+        key = row["indicator"]
+        rows.append(
+            {
+                "scenario": row["scenario"],
+                "indicator": key,
+                "difference, seed noise only": f"{format_value(key, row['diff_seed_only'])} "
+                + format_interval(key, row["seed_only_low"], row["seed_only_high"]),
+                "difference, with calibration uncertainty": f"{format_value(key, row['diff_posterior'])} "
+                + format_interval(key, row["posterior_low"], row["posterior_high"]),
+                "width ratio": "-" if not np.isfinite(row["width_ratio"]) else f"{row['width_ratio']:.2f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+UNCERTAINTY_NOTE = (
+    "Each difference twice, over the same seeds: with every parameter at its point value (seed noise only), and "
+    "with replicate i of every scenario run at one parameter set drawn from the calibration's posterior "
+    "(scenarios/calibrated/posterior.csv), so the interval also carries what the survey leaves uncertain. "
+    "Unadjusted 95% t intervals of the paired differences; width ratio = with calibration uncertainty / seed only."
+)
+
+
+def uncertainty_html(uncertainty: pd.DataFrame | None) -> str:
+    """The report's section on calibration uncertainty (empty without --posterior)."""
+    if uncertainty is None or uncertainty.empty:
+        return ""
+    return (
+        "<h2>Differences with calibration uncertainty</h2>"
+        f'<p class="note">{html.escape(UNCERTAINTY_NOTE)}</p>' + _table(uncertainty_rows(uncertainty))
+    )
+
+
 def make_report(
     experiment: Experiment,
     base: str,
@@ -301,6 +340,7 @@ def make_report(
     adjust: str = "auto",
     margins: dict[str, float] | None = None,
     precision: Precision | None = None,
+    uncertainty: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     """Compute the comparison and write report.html, figures/*.png and runs.csv to `out_dir`.
 
@@ -345,7 +385,9 @@ def make_report(
     experiment.tidy.to_csv(out / "runs.csv", index=False)
     table.to_csv(out / "comparison.csv", index=False)
     costs.to_csv(out / "cost_effectiveness.csv", index=False)
-    write_report(out / "report.html", experiment, base, table, costs, params, figures, settings, precision)
+    if uncertainty is not None:
+        uncertainty.to_csv(out / "comparison_posterior.csv", index=False)
+    write_report(out / "report.html", experiment, base, table, costs, params, figures, settings, precision, uncertainty)
     return {"table": table, "costs": costs, "report": out / "report.html", "runs": out / "runs.csv"}
 
 

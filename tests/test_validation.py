@@ -76,7 +76,18 @@ def test_pooled_and_facts(result):
 def test_validate_command_json(tmp_path):
     out = tmp_path / "v"
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "validate", "--replicates", "2", "--out", str(out), "--json"],
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "validate",
+            "--method",
+            "point",
+            "--replicates",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
         capture_output=True,
         text=True,
     )

@@ -1,0 +1,557 @@
+"""Bayesian, likelihood-free calibration of the six surveyed communities (docs/FIT.md).
+
+ABC-SMC (approximate Bayesian computation by sequential Monte Carlo) with pyabc: a prior
+for every fitted parameter (`scenarios/priors.toml`, each with its reason), the survey's
+shares as summary statistics, a weighted Euclidean distance with stated weights, and the
+population of accepted parameter sets as the posterior sample. pyabc keeps every
+generation in an SQLite database, so a killed fit resumes from its last finished
+generation, and it runs on a Dask cluster (local worker processes here).
+
+What is fitted is deliberately smaller than what is observed: per community three
+parameters (its local economy) against four independent shares, and four parameters
+shared by all six, with the pooled employment rate as one more target. The holdout
+(`data/holdout.toml`) is read by validation only, never here.
+
+Randomness: each simulation's seed is a hash of its parameter values, so a parameter set
+always gives the same statistics; pyabc's own proposals use NumPy's global generator,
+seeded at the start (the order of accepted particles, and so the exact sample, depends on
+how many workers share the work; the posterior it approximates does not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import struct
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scenarios.loader import SCENARIO_DIR, override
+from scenarios.loader import validate as validate_scenario
+from scenarios.schema import Scenario
+
+from .calibration import CALIBRATED_DIR, COMMUNITIES, SURVEY_YEARS, community_data, observed
+from .runner import simulate
+
+PRIORS_PATH = SCENARIO_DIR / "priors.toml"
+POSTERIOR_CSV = "posterior.csv"
+POSTERIOR_JSON = "posterior.json"
+ABC_PEOPLE = 1_600  # relocated people simulated per community while fitting (the shares are scale-free)
+STAT_KEYS = ("share_agriculture", "share_industry", "share_part_time", "share_out_of_county")
+POOLED_EMPLOYMENT = "pooled.employment_rate"
+SHARE_SD = 0.02  # the distance's unit for every statistic (see `distance_weights`)
+SCOPES = ("shared", "per_community")
+
+log = logging.getLogger(__name__)
+
+
+class PriorError(ValueError):
+    """A priors file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The prior of one fitted parameter.
+
+    Attributes:
+        name: short name (per-community parameters are named `<community>.<name>` in a fit).
+        path: the scenario key it sets (dotted).
+        scope: "shared" (one value for all communities) or "per_community".
+        distribution: "uniform" on [low, high], or "beta" with shapes (a, b) rescaled to [low, high].
+        reason: why this prior (its source or the stated assumption).
+    """
+
+    name: str
+    path: str
+    scope: str
+    distribution: str
+    low: float
+    high: float
+    a: float = 1.0
+    b: float = 1.0
+    reason: str = ""
+
+    def rv(self) -> Any:
+        """The pyabc random variable."""
+        import pyabc
+
+        if self.distribution == "uniform":
+            return pyabc.RV("uniform", self.low, self.high - self.low)
+        return pyabc.RV("beta", self.a, self.b, loc=self.low, scale=self.high - self.low)
+
+    def interval(self, level: float = 0.9) -> tuple[float, float]:
+        """Central interval of the prior itself (to judge how much the data narrowed it)."""
+        from scipy import stats
+
+        tail = (1 - level) / 2
+        if self.distribution == "uniform":
+            dist = stats.uniform(self.low, self.high - self.low)
+        else:
+            dist = stats.beta(self.a, self.b, loc=self.low, scale=self.high - self.low)
+        return float(dist.ppf(tail)), float(dist.ppf(1 - tail))
+
+
+def read_priors(path: Path = PRIORS_PATH) -> tuple[Prior, ...]:
+    """The priors, checked: every entry has a path, a known distribution, low < high, a reason."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PriorError(f"{path}: cannot read the priors ({exc})") from None
+    priors = []
+    for scope in SCOPES:
+        table = data.get(scope, {})
+        if not isinstance(table, dict):
+            raise PriorError(f"{path}: `{scope}` must be a table of priors")
+        for name, entry in table.items():
+            where = f"{path}: [{scope}.{name}]"
+            if not isinstance(entry, dict):
+                raise PriorError(f"{where} must be a table")
+            unknown = set(entry) - {"path", "distribution", "low", "high", "a", "b", "reason"}
+            if unknown:
+                raise PriorError(f"{where}: unknown key(s) {sorted(unknown)}")
+            for key in ("path", "distribution", "low", "high", "reason"):
+                if key not in entry:
+                    raise PriorError(f"{where}: key `{key}` missing")
+            dist = entry["distribution"]
+            if dist not in ("uniform", "beta"):
+                raise PriorError(f'{where}: distribution "{dist}"; expected "uniform" or "beta"')
+            try:
+                low, high = float(entry["low"]), float(entry["high"])
+                a, b = float(entry.get("a", 1.0)), float(entry.get("b", 1.0))
+            except (TypeError, ValueError):
+                raise PriorError(f"{where}: low, high, a and b must be numbers") from None
+            if not low < high:
+                raise PriorError(f"{where}: low ({low:g}) must be below high ({high:g})")
+            if dist == "beta" and not (a > 0 and b > 0):
+                raise PriorError(f"{where}: beta shapes a and b must be positive")
+            priors.append(Prior(name, str(entry["path"]), scope, dist, low, high, a, b, str(entry["reason"])))
+    if not priors:
+        raise PriorError(f"{path}: no priors; expected [shared.<name>] or [per_community.<name>] tables")
+    return tuple(priors)
+
+
+def survey_statistics(communities: tuple[str, ...] = COMMUNITIES) -> dict[str, float]:
+    """The observed summary statistics: each community's four independent shares and the
+    employment rate pooled over the communities by labour force (capped at 1 per community)."""
+    obs = observed()
+    stats = {f"{c}.{k}": float(obs.loc[c, k]) for c in communities for k in STAT_KEYS}
+    rows = obs.loc[list(communities)]
+    stats[POOLED_EMPLOYMENT] = float(np.average(rows["employment_rate"], weights=rows["relocated_labour_force"]))
+    return stats
+
+
+def distance_weights(names: list[str]) -> dict[str, float]:
+    """Weight 1 / `SHARE_SD` for every statistic: a share differs by about two points
+    between runs of a 1,600-person community (binomial sd of a share near 0.3 among its
+    roughly 600 employed workers is 1.9 points), far more than the survey's own sampling
+    error, so each statistic counts in units of that noise and all count alike."""
+    return dict.fromkeys(names, 1.0 / SHARE_SD)
+
+
+def seed_of(params: Mapping[str, float]) -> int:
+    """A seed from the parameter values: the same parameter set gives the same simulation."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in sorted(params):
+        digest.update(name.encode())
+        digest.update(struct.pack("<d", float(params[name])))
+    return int.from_bytes(digest.digest(), "little") % (2**31 - 1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is fitted to what.
+
+    Attributes:
+        communities: the communities simulated.
+        priors: one prior per parameter (per-community priors are repeated per community).
+        observed: the summary statistics to reach (`survey_statistics`, or a simulation's
+            own for a test of the method).
+        people: relocated people simulated per community.
+        years: years simulated (the survey's horizon).
+        overrides: fixed settings on every community's scenario (dotted keys).
+        months: months simulated instead of `years` (a short horizon for tests).
+    """
+
+    communities: tuple[str, ...]
+    priors: tuple[Prior, ...]
+    observed: dict[str, float]
+    people: int = ABC_PEOPLE
+    years: int = SURVEY_YEARS
+    overrides: dict[str, Any] = field(default_factory=dict)
+    months: int | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter names: shared ones, then `<community>.<name>` for each community."""
+        shared = [p.name for p in self.priors if p.scope == "shared"]
+        local = [f"{c}.{p.name}" for c in self.communities for p in self.priors if p.scope == "per_community"]
+        return shared + local
+
+    def prior_of(self, name: str) -> Prior:
+        """The prior behind a parameter name."""
+        short = name.rsplit(".", 1)[-1]
+        return next(p for p in self.priors if p.name == short)
+
+    def distribution(self) -> Any:
+        """The joint prior as a pyabc Distribution."""
+        import pyabc
+
+        return pyabc.Distribution(**{name: self.prior_of(name).rv() for name in self.names})
+
+    def settings_for(self, params: Mapping[str, float], community: str) -> dict[str, float]:
+        """The scenario keys a parameter set gives one community (shared + its own)."""
+        out = {}
+        for p in self.priors:
+            key = p.name if p.scope == "shared" else f"{community}.{p.name}"
+            if key in params:
+                out[p.path] = float(params[key])
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies the problem (stored beside the database to check a resume)."""
+        return {
+            "communities": list(self.communities),
+            "names": self.names,
+            "paths": {p.name: p.path for p in self.priors},
+            "people": self.people,
+            "years": self.years,
+            "months": self.months,
+            "overrides": self.overrides,
+            "observed": self.observed,
+        }
+
+
+def survey_problem(
+    priors: tuple[Prior, ...] | None = None,
+    people: int = ABC_PEOPLE,
+    overrides: dict[str, Any] | None = None,
+) -> Problem:
+    """The six surveyed communities against the survey."""
+    return Problem(COMMUNITIES, priors or read_priors(), survey_statistics(), people, overrides=dict(overrides or {}))
+
+
+@cache
+def _base_scenario(community: str, people: int, years: int, overrides_json: str) -> Scenario:
+    """A community's validated scenario at the fitting size (cached per worker process)."""
+    data = community_data(community, scaled=False, overrides=json.loads(overrides_json))
+    c = data["community"]
+    factor = min(1.0, people / c["relocated_population"])
+    c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
+    c["source_villages"] = max(1, round(c["source_villages"] * factor))
+    c["relocated_population"] = min(people, c["relocated_population"])
+    data["simulation"]["years"] = years
+    return validate_scenario(data, f"calibration of {community}")
+
+
+def simulate_communities(problem: Problem, params: Mapping[str, float], seed: int) -> dict[str, dict[str, float]]:
+    """Final-month indicators of every community of `problem` at a parameter set."""
+    overrides_json = json.dumps(problem.overrides, sort_keys=True)
+    out = {}
+    for community in problem.communities:
+        base = _base_scenario(community, problem.people, problem.years, overrides_json)
+        scenario = override(base, problem.settings_for(params, community), f"calibration of {community}")
+        out[community] = simulate(scenario, seed, months=problem.months).flat
+    return out
+
+
+def statistics_of(problem: Problem, finals: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Summary statistics from each community's final month (NaN-free: a share with nobody
+    to share over counts as 0, which the distance then penalises)."""
+    stats = {}
+    labour, employed = 0.0, 0.0
+    for community in problem.communities:
+        flat = finals[community]
+        for key in STAT_KEYS:
+            value = float(flat[key])
+            stats[f"{community}.{key}"] = value if math.isfinite(value) else 0.0
+        labour += float(flat["labour_force"])
+        employed += float(flat["employed"])
+    stats[POOLED_EMPLOYMENT] = employed / labour if labour else 0.0
+    return {k: stats[k] for k in problem.observed}
+
+
+@dataclass
+class Simulator:
+    """The model as pyabc sees it: parameters in, summary statistics out (picklable)."""
+
+    problem: Problem
+
+    def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
+        values = {k: float(params[k]) for k in self.problem.names}
+        return statistics_of(self.problem, simulate_communities(self.problem, values, seed_of(values)))
+
+
+@dataclass
+class FitResult:
+    """A finished (or stopped) ABC-SMC fit.
+
+    Attributes:
+        posterior: one row per accepted particle of the last generation: `weight` and each parameter.
+        generations: per generation: epsilon, accepted particles, simulations, acceptance rate.
+        problem: what was fitted.
+        seconds: wall time of this call.
+        database: where the history is kept.
+    """
+
+    posterior: pd.DataFrame
+    generations: pd.DataFrame
+    problem: Problem
+    seconds: float
+    database: Path
+    workers: int = 1
+
+    @property
+    def simulations(self) -> int:
+        """Parameter sets simulated over all generations."""
+        return int(self.generations["simulations"].sum())
+
+
+def _sampler(workers: int, address: str | None) -> tuple[Any, Callable[[], None]]:
+    """A pyabc sampler and how to shut it down: one process, or a Dask cluster."""
+    import pyabc
+
+    if workers == 1 and address is None:
+        return pyabc.sampler.SingleCoreSampler(), lambda: None
+    from dask.distributed import Client, LocalCluster
+
+    if address is not None:
+        client = Client(address)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1), close
+
+
+def _check_resume(database: Path, problem: Problem) -> None:
+    sidecar = database.with_suffix(".json")
+    if not sidecar.exists():
+        raise PriorError(f"{database}: no {sidecar.name} beside it; cannot tell which fit it holds (start afresh)")
+    stored = json.loads(sidecar.read_text(encoding="utf-8"))
+    now = json.loads(json.dumps(problem.describe()))
+    differ = sorted(k for k in now if stored.get(k) != now[k])
+    if differ:
+        raise PriorError(
+            f"{database}: the stored fit differs from this one in {differ}; resume only the same fit (or use a new --db)"
+        )
+
+
+def fit(
+    problem: Problem,
+    database: Path,
+    population: int = 200,
+    generations: int = 8,
+    workers: int = 1,
+    address: str | None = None,
+    walltime: timedelta | None = None,
+    minimum_epsilon: float = 0.0,
+    seed: int = 1,
+    resume: bool = False,
+) -> FitResult:
+    """Run (or resume) ABC-SMC until `generations` generations in all, `walltime`, or `minimum_epsilon`.
+
+    `walltime` is checked between generations: none starts after it, the one running
+    finishes. (Running one generation per call would keep to time exactly, but pyabc then
+    does not lower epsilon between calls, wasting every other generation.) On a resume,
+    the first generation reuses the last epsilon.
+
+    A fresh fit overwrites `database`; `resume` continues the fit stored there (it must be
+    the same problem) from its last finished generation: a generation cut short by a kill
+    is simply sampled again.
+    """
+    import time
+
+    import pyabc
+
+    database = database.resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    np.random.seed(seed)  # pyabc draws its proposals from NumPy's global generator
+    distance = pyabc.PNormDistance(p=2, fixed_weights=distance_weights(list(problem.observed)))
+    sampler, close = _sampler(workers, address)
+    start = time.perf_counter()
+    try:
+        abc = pyabc.ABCSMC(
+            Simulator(problem), problem.distribution(), distance, population_size=population, sampler=sampler
+        )
+        url = f"sqlite:///{database}"
+        done = 0
+        if resume and database.exists():
+            _check_resume(database, problem)
+            runs = pyabc.History(url).all_runs()
+            run_id = max(r.id for r in runs)
+            history = abc.load(url, run_id)
+            done = history.max_t + 1
+        else:
+            if database.exists():
+                database.unlink()
+            abc.new(url, problem.observed)
+            database.with_suffix(".json").write_text(json.dumps(problem.describe(), indent=1), encoding="utf-8")
+        history = abc.history
+        if generations > done:
+            history = abc.run(
+                minimum_epsilon=minimum_epsilon, max_nr_populations=generations - done, max_walltime=walltime
+            )
+    finally:
+        close()
+    return _result(history, problem, time.perf_counter() - start, database, workers)
+
+
+def _result(history: Any, problem: Problem, seconds: float, database: Path, workers: int) -> FitResult:
+    frame, weights = history.get_distribution()
+    posterior = frame[problem.names].reset_index(drop=True)
+    posterior.insert(0, "weight", np.asarray(weights) / np.sum(weights))
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    generations = pd.DataFrame(
+        {
+            "generation": pops["t"].astype(int).to_numpy(),
+            "epsilon": pops["epsilon"].to_numpy(),
+            "particles": pops["particles"].astype(int).to_numpy(),
+            "simulations": pops["samples"].astype(int).to_numpy(),
+        }
+    )
+    generations["acceptance"] = generations["particles"] / generations["simulations"]
+    return FitResult(posterior, generations, problem, seconds, database, workers)
+
+
+def load_history(database: Path, problem: Problem) -> FitResult:
+    """The fit stored in `database` (its last finished generation), without running anything."""
+    import pyabc
+
+    _check_resume(database, problem)
+    history = pyabc.History(f"sqlite:///{database.resolve()}")
+    history.id = max(r.id for r in history.all_runs())
+    return _result(history, problem, 0.0, database, 1)
+
+
+# --- the posterior as files, and drawing from it ------------------------------------------
+
+
+def write_posterior(result: FitResult, directory: Path = CALIBRATED_DIR) -> list[Path]:
+    """`posterior.csv` (the weighted sample, one column per parameter, named `<name>` for shared
+    and `<community>.<name>` for per-community parameters) and `posterior.json` (the priors,
+    what was fitted, how the fit went)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv = directory / POSTERIOR_CSV
+    result.posterior.to_csv(csv, index=False, float_format="%.6g")
+    problem = result.problem
+    record = {
+        "method": "ABC-SMC (pyabc), weighted Euclidean distance, adaptive epsilon (median)",
+        "communities": list(problem.communities),
+        "parameters": {
+            name: {"path": problem.prior_of(name).path, "scope": problem.prior_of(name).scope} for name in problem.names
+        },
+        "priors": {
+            p.name: {
+                "distribution": p.distribution,
+                "low": p.low,
+                "high": p.high,
+                **({"a": p.a, "b": p.b} if p.distribution == "beta" else {}),
+                "reason": p.reason,
+            }
+            for p in problem.priors
+        },
+        "observed": problem.observed,
+        "distance_sd": SHARE_SD,
+        "people_per_community": problem.people,
+        "years": problem.years,
+        "overrides": problem.overrides,
+        "generations": result.generations.to_dict(orient="records"),
+        "simulations": result.simulations,
+        "seconds": round(result.seconds, 1),
+        "workers": result.workers,
+    }
+    js = directory / POSTERIOR_JSON
+    js.write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
+    return [csv, js]
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A posterior sample on disk, ready to draw parameter sets from."""
+
+    sample: pd.DataFrame  # weight + one column per parameter
+    paths: dict[str, str]  # parameter name -> scenario key
+    scopes: dict[str, str]
+    communities: tuple[str, ...]
+    source: Path
+
+    def settings(self, row: int, community: str | None) -> dict[str, float]:
+        """The scenario keys of particle `row` for a community (`None` or a community not
+        fitted: the shared parameters only)."""
+        out = {}
+        for name, path in self.paths.items():
+            if self.scopes[name] == "shared" or (community is not None and name.startswith(f"{community}.")):
+                out[path] = float(self.sample.at[row, name])
+        return out
+
+    def draw(self, n: int, seed: int) -> np.ndarray:
+        """Row numbers of `n` particles drawn by weight (with replacement) from a seeded generator."""
+        rng = np.random.default_rng(seed)
+        w = self.sample["weight"].to_numpy(dtype=float)
+        return rng.choice(len(w), size=n, replace=True, p=w / w.sum())
+
+    def summary(self) -> pd.DataFrame:
+        """Weighted mean, sd and 5/50/95 % quantiles of every parameter."""
+        w = self.sample["weight"].to_numpy(dtype=float)
+        w = w / w.sum()
+        rows = []
+        for name in self.paths:
+            x = self.sample[name].to_numpy(dtype=float)
+            order = np.argsort(x)
+            cum = np.cumsum(w[order])
+            q = [float(x[order][min(np.searchsorted(cum, p), x.size - 1)]) for p in (0.05, 0.5, 0.95)]
+            mean = float(np.sum(w * x))
+            rows.append(
+                {
+                    "parameter": name,
+                    "path": self.paths[name],
+                    "mean": mean,
+                    "sd": float(np.sqrt(np.sum(w * (x - mean) ** 2))),
+                    "q05": q[0],
+                    "median": q[1],
+                    "q95": q[2],
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def read_posterior(directory: Path = CALIBRATED_DIR) -> Posterior:
+    """The posterior written by `write_posterior`; errors name the file and what is wrong."""
+    csv, js = directory / POSTERIOR_CSV, directory / POSTERIOR_JSON
+    for path in (csv, js):
+        if not path.exists():
+            raise PriorError(f"{path}: not found; run `python run.py calibrate` to write the posterior")
+    try:
+        record = json.loads(js.read_text(encoding="utf-8"))
+        params = record["parameters"]
+        communities = tuple(record["communities"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PriorError(f"{js}: not a posterior record written by `calibrate` ({exc})") from None
+    sample = pd.read_csv(csv)
+    missing = [c for c in ("weight", *params) if c not in sample.columns]
+    if missing:
+        raise PriorError(f"{csv}: column(s) {missing} missing; expected weight and every parameter of {js.name}")
+    if len(sample) == 0 or not np.isfinite(sample[["weight", *params]].to_numpy(dtype=float)).all():
+        raise PriorError(f"{csv}: empty, or a weight or parameter that is not a finite number")
+    if (sample["weight"] < 0).any() or sample["weight"].sum() <= 0:
+        raise PriorError(f"{csv}: weights must be non-negative and not all zero")
+    paths = {name: v["path"] for name, v in params.items()}
+    scopes = {name: v["scope"] for name, v in params.items()}
+    return Posterior(sample, paths, scopes, communities, csv)

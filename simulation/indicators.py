@@ -28,7 +28,14 @@ Kind = Literal["share", "count", "yuan", "index", "month", "years"]
 Better = Literal["higher", "lower"] | None
 Level = Literal["key", "summary", "detail"]
 
-DEFAULT_FORMAT: dict[str, str] = {"share": ".3f", "count": ",.0f", "yuan": ",.0f", "index": ".3f", "month": "d", "years": ".1f"}
+DEFAULT_FORMAT: dict[str, str] = {
+    "share": ".3f",
+    "count": ",.0f",
+    "yuan": ",.0f",
+    "index": ".3f",
+    "month": "d",
+    "years": ".1f",
+}
 
 
 @dataclass(frozen=True)

@@ -931,7 +931,15 @@ def _calibrate_bayes(
     import logging
     from datetime import timedelta
 
-    from analysis.bayes import PriorError, fit, read_posterior, survey_problem, write_posterior
+    from analysis.bayes import (
+        PriorError,
+        fit,
+        identifiability,
+        pair_figure,
+        read_posterior,
+        survey_problem,
+        write_posterior,
+    )
     from analysis.calibration import CALIBRATED_DIR
 
     logging.getLogger("ABC").setLevel(logging.INFO if sys.stderr.isatty() else logging.WARNING)
@@ -966,16 +974,36 @@ def _calibrate_bayes(
             str(row.generation), f"{row.epsilon:.2f}", str(row.particles), str(row.simulations), f"{row.acceptance:.3f}"
         )
     console.print(table)
-    summary = read_posterior(out or CALIBRATED_DIR).summary()
-    post = Table(title="Posterior (weighted): mean, sd, 90 % interval", header_style="bold")
-    for column in ("parameter", "mean", "sd", "5 %", "95 %"):
-        post.add_column(column, justify="left" if column == "parameter" else "right")
-    for row in summary.itertuples():
-        post.add_row(row.parameter, f"{row.mean:.3g}", f"{row.sd:.2g}", f"{row.q05:.3g}", f"{row.q95:.3g}")
+    written_posterior = read_posterior(out or CALIBRATED_DIR)
+    summary = written_posterior.summary()
+    ident = identifiability(written_posterior)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    ident.to_csv(db.parent / "identifiability.csv", index=False)
+    shown = [n for n in written_posterior.paths if "." not in n] + [
+        n for n in written_posterior.paths if n.startswith("huanjiang_chengxi.")
+    ]
+    pair_figure(written_posterior, shown).savefig(db.parent / "posterior_pairs.png", dpi=110)
+    post = Table(
+        title="Posterior (weighted): mean, sd, 90 % interval; width as a share of the prior's 90 %",
+        header_style="bold",
+    )
+    for column in ("parameter", "mean", "sd", "5 %", "95 %", "width/prior", "most correlated with"):
+        post.add_column(column, justify="left" if column in ("parameter", "most correlated with") else "right")
+    for row, id_row in zip(summary.itertuples(), ident.itertuples(), strict=True):
+        post.add_row(
+            row.parameter,
+            f"{row.mean:.3g}",
+            f"{row.sd:.2g}",
+            f"{row.q05:.3g}",
+            f"{row.q95:.3g}",
+            f"{id_row.width_ratio:.2f}",
+            f"{id_row.most_correlated_with} ({id_row.correlation:+.2f})",
+        )
     console.print(post)
     console.print(
         f"{result.simulations:,} parameter sets simulated in {result.seconds / 60:.1f} minutes; "
-        f"wrote {', '.join(str(p) for p in written)}; next: python run.py validate"
+        f"wrote {', '.join(str(p) for p in written)}; identifiability table and pair plot in {db.parent}; "
+        "next: python run.py validate"
     )
 
 

@@ -491,6 +491,7 @@ class Posterior:
     scopes: dict[str, str]
     communities: tuple[str, ...]
     source: Path
+    priors: dict[str, Prior] = field(default_factory=dict)  # by short name
 
     def settings(self, row: int, community: str | None) -> dict[str, float]:
         """The scenario keys of particle `row` for a community (`None` or a community not
@@ -500,6 +501,16 @@ class Posterior:
             if self.scopes[name] == "shared" or (community is not None and name.startswith(f"{community}.")):
                 out[path] = float(self.sample.at[row, name])
         return out
+
+    def weighted_correlations(self) -> pd.DataFrame:
+        """Weighted correlation matrix of the parameters (what trades off against what)."""
+        w = self.sample["weight"].to_numpy(dtype=float)
+        x = self.sample[list(self.paths)].to_numpy(dtype=float)
+        cov = np.cov(x, rowvar=False, aweights=w)
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(sd, sd)
+        return pd.DataFrame(corr, index=list(self.paths), columns=list(self.paths))
 
     def draw(self, n: int, seed: int) -> np.ndarray:
         """Row numbers of `n` particles drawn by weight (with replacement) from a seeded generator."""
@@ -554,4 +565,77 @@ def read_posterior(directory: Path = CALIBRATED_DIR) -> Posterior:
         raise PriorError(f"{csv}: weights must be non-negative and not all zero")
     paths = {name: v["path"] for name, v in params.items()}
     scopes = {name: v["scope"] for name, v in params.items()}
-    return Posterior(sample, paths, scopes, communities, csv)
+    priors = {}
+    for short, p in record.get("priors", {}).items():
+        path = next((paths[n] for n in paths if n.rsplit(".", 1)[-1] == short), "")
+        scope = next((scopes[n] for n in paths if n.rsplit(".", 1)[-1] == short), "shared")
+        priors[short] = Prior(
+            short, path, scope, p["distribution"], p["low"], p["high"], p.get("a", 1.0), p.get("b", 1.0), p["reason"]
+        )
+    return Posterior(sample, paths, scopes, communities, csv, priors)
+
+
+def identifiability(posterior: Posterior, level: float = 0.9) -> pd.DataFrame:
+    """How much the survey pins down each parameter: its posterior interval's width as a
+    share of the prior's (near 1: the data say little; small: well identified), and the
+    parameter it is most correlated with in the posterior (a trade-off the data cannot
+    resolve shows as a strong correlation)."""
+    summary = posterior.summary().set_index("parameter")
+    corr = posterior.weighted_correlations()
+    rows = []
+    for name in posterior.paths:
+        prior = posterior.priors[name.rsplit(".", 1)[-1]]
+        lo, hi = prior.interval(level)
+        others = corr.loc[name].drop(name).abs()
+        partner = str(others.idxmax()) if len(others) and others.notna().any() else ""
+        rows.append(
+            {
+                "parameter": name,
+                "prior_low": lo,
+                "prior_high": hi,
+                "posterior_low": summary.loc[name, "q05"],
+                "posterior_median": summary.loc[name, "median"],
+                "posterior_high": summary.loc[name, "q95"],
+                "width_ratio": (summary.loc[name, "q95"] - summary.loc[name, "q05"]) / (hi - lo),
+                "most_correlated_with": partner,
+                "correlation": float(corr.loc[name, partner]) if partner else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pair_figure(posterior: Posterior, names: list[str]):
+    """Pair plot of some parameters: weighted histograms on the diagonal, particles (size by
+    weight) below it, with each prior's range as the axis limits."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(names)
+    fig, axes = plt.subplots(k, k, figsize=(2.0 * k, 2.0 * k), squeeze=False)
+    w = posterior.sample["weight"].to_numpy(dtype=float)
+    for i, a in enumerate(names):
+        prior_a = posterior.priors[a.rsplit(".", 1)[-1]]
+        for j, b in enumerate(names):
+            ax = axes[i][j]
+            prior_b = posterior.priors[b.rsplit(".", 1)[-1]]
+            if j > i:
+                ax.axis("off")
+                continue
+            if i == j:
+                ax.hist(posterior.sample[a], bins=20, weights=w, range=(prior_a.low, prior_a.high), color="#4c72b0")
+                ax.set_xlim(prior_a.low, prior_a.high)
+                ax.set_yticks([])
+            else:
+                ax.scatter(posterior.sample[b], posterior.sample[a], s=4 + 400 * w, alpha=0.5, color="#4c72b0")
+                ax.set_xlim(prior_b.low, prior_b.high)
+                ax.set_ylim(prior_a.low, prior_a.high)
+            if i == k - 1:
+                ax.set_xlabel(b.replace(".", "\n"), fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(a.replace(".", "\n"), fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.suptitle("Posterior, axes spanning each prior's range", fontsize=9)
+    fig.tight_layout()
+    return fig

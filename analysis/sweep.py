@@ -90,6 +90,7 @@ class SweepSpec(BaseModel):
     replicates: Annotated[int, Field(ge=1, le=10_000)] = 1
     seed: Annotated[int, Field(ge=0)] = 1
     record: Literal["final", "monthly"] = "final"
+    posterior: bool = False  # replicate r of every point runs at posterior draw r (scenarios/calibrated/posterior.csv)
     indicators: list[str] = list(INDICATORS.key())
     parameters: dict[str, Parameter]
 
@@ -119,6 +120,7 @@ class SweepTask:
     scenario: Scenario
     record: str
     indicators: tuple[str, ...]
+    particle: int = -1  # the posterior particle this run used (-1: none)
 
 
 @dataclass
@@ -227,21 +229,45 @@ def load_sweep(path: str | Path, indicator_names: set[str] | None = None) -> Swe
     if problems:
         raise SweepError("\n".join(problems))
     problem, design, points = design_points(spec)
+    draws = _posterior_draws(spec, path, base)
     tasks = []
     for i, point in enumerate(points):
-        scenario = validate_scenario(apply_overrides(base, point), f"{source}, point {i}")
         for r in range(spec.replicates):
+            particle, settings = draws[r] if draws else (-1, {})
+            # the swept value wins over a posterior draw of the same key
+            scenario = validate_scenario(
+                apply_overrides(apply_overrides(base, settings), point), f"{source}, point {i}"
+            )
             seed = spec.seed + r
             tasks.append(
-                SweepTask(run_id(scenario, seed), i, r, seed, point, scenario, spec.record, tuple(spec.indicators))
+                SweepTask(
+                    run_id(scenario, seed), i, r, seed, point, scenario, spec.record, tuple(spec.indicators), particle
+                )
             )
     return Sweep(path, spec, problem, design, tasks, base_values)
+
+
+def _posterior_draws(spec: SweepSpec, path: Path, base: dict[str, Any]) -> list[tuple[int, dict[str, float]]]:
+    """With `posterior = true`: for each replicate, a particle drawn by weight (fixed by the
+    seed) and the settings it gives the base's community; shared by every point."""
+    if not spec.posterior:
+        return []
+    from .bayes import PriorError, read_posterior
+
+    try:
+        post = read_posterior()
+    except PriorError as exc:
+        raise SweepError(f"{path}: key `posterior`: {exc}") from None
+    community = base.get("community", {}).get("id")
+    return [(int(row), post.settings(int(row), community)) for row in post.draw(spec.replicates, spec.seed)]
 
 
 def sweep_run(task: SweepTask) -> list[dict[str, Any]]:
     """Do one run; return its row(s). A run that raises is returned as a failed row."""
     start = time.perf_counter()
     base = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed}
+    if task.particle >= 0:
+        base["posterior_particle"] = task.particle
     base |= {f"param:{k}": v for k, v in task.params.items()}
     try:
         result = simulate(task.scenario, task.seed)
@@ -403,7 +429,18 @@ def design_record(sweep: Sweep) -> dict[str, Any]:
     }
 
 
-_SPEC_KEYS = ("base", "community", "set", "method", "samples", "morris_levels", "replicates", "seed", "record")
+_SPEC_KEYS = (
+    "base",
+    "community",
+    "set",
+    "method",
+    "samples",
+    "morris_levels",
+    "replicates",
+    "seed",
+    "record",
+    "posterior",
+)
 
 
 def _show(value: Any) -> str:
@@ -424,6 +461,7 @@ def design_differences(folder: dict[str, Any], this: dict[str, Any]) -> list[str
     """How design `this` differs from design `folder` (records from `design_record`), e.g.
     `replicates 3 in the folder vs 1 here`."""
     a, b = folder.get("sweep") or {}, this.get("sweep") or {}
+    a = {"posterior": False, **a}  # folders written before the key existed ran without the posterior
     found = [
         f"{k} {_show(a.get(k))} in the folder vs {_show(b.get(k))} here" for k in _SPEC_KEYS if a.get(k) != b.get(k)
     ]

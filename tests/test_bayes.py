@@ -19,6 +19,8 @@ from analysis.bayes import (
     Problem,
     Simulator,
     fit,
+    identifiability,
+    pair_figure,
     read_posterior,
     read_priors,
     seed_of,
@@ -185,3 +187,25 @@ def test_the_six_communities_are_fitted_with_shared_behaviour():
         params = dict.fromkeys(problem.names, 1.0)
         settings = problem.settings_for(params, community)
         assert len(settings) == 7
+
+
+def test_identifiability_reports_narrowing_and_trade_offs():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.0, 1.0, 400)
+    sample = pd.DataFrame(
+        {
+            "weight": np.full(400, 1 / 400),
+            "out_of_county_constant": -2 + 5 * a,  # spans the prior
+            "farming_constant": 2.5 + 0.25 * (a - 0.5) + 0.01 * rng.standard_normal(400),  # narrow, tied to the first
+        }
+    )
+    names = list(sample.columns[1:])
+    priors = {p.name: p for p in PRIORS}
+    post = Posterior(sample, {n: priors[n].path for n in names}, dict.fromkeys(names, "shared"), (), Path("."), priors)
+    table = identifiability(post).set_index("parameter")
+    assert table.loc["out_of_county_constant", "width_ratio"] == pytest.approx(1.0, abs=0.05)
+    assert table.loc["farming_constant", "width_ratio"] < 0.1
+    assert table.loc["farming_constant", "most_correlated_with"] == "out_of_county_constant"
+    assert table.loc["farming_constant", "correlation"] > 0.95
+    fig = pair_figure(post, names)
+    assert len(fig.axes) == 4

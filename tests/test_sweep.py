@@ -289,3 +289,37 @@ def test_every_shipped_sweep_file_loads_and_its_points_are_valid_scenarios(path)
     amount renamed to a density) must fail here, not in a user's first run."""
     spec = load_sweep(path)
     assert len(spec.run_ids) > 0
+
+
+def test_a_sweep_with_the_posterior_shares_each_replicates_draw_across_points(tmp_path, monkeypatch):
+    import analysis.bayes as bayes
+
+    sample = pd.DataFrame({"weight": [0.5, 0.5], "out_of_county_constant": [-1.0, 2.0], "farming_constant": [0.5, 4.0]})
+    paths = {
+        "out_of_county_constant": "choice.constant.out_of_county",
+        "farming_constant": "choice.constant.farming_origin",
+    }
+    post = bayes.Posterior(sample, paths, dict.fromkeys(paths, "shared"), (), tmp_path / "posterior.csv")
+    monkeypatch.setattr(bayes, "read_posterior", lambda: post)
+    body = GRID.replace('method = "grid"', 'method = "grid"\nposterior = true').replace(
+        "replicates = 2", "replicates = 6"
+    )
+    body = body.replace('[parameters."ties.allocation"]', '[parameters."choice.constant.farming_origin"]')
+    body = body.replace('levels = ["village_clustered", "mixed"]', "levels = [1.0, 2.0]")
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    by_replicate: dict[int, set[float]] = {}
+    for task in sweep.tasks:
+        assert task.particle in (0, 1)
+        constant = task.scenario.choice.constant.out_of_county
+        assert constant == sample.at[task.particle, "out_of_county_constant"]
+        by_replicate.setdefault(task.replicate, set()).add(constant)
+        assert (
+            task.scenario.choice.constant.farming_origin == task.params["choice.constant.farming_origin"]
+        )  # swept wins
+    assert all(len(v) == 1 for v in by_replicate.values())  # one draw per replicate, shared by every point
+    assert len({t.particle for t in sweep.tasks}) == 2
+    monkeypatch.setattr(
+        bayes, "read_posterior", lambda: (_ for _ in ()).throw(bayes.PriorError("posterior.csv: not found"))
+    )
+    with pytest.raises(SweepError, match=r"key `posterior`: posterior\.csv: not found"):
+        load_sweep(sweep_file(tmp_path, body))

@@ -260,7 +260,7 @@ def simulate_communities(problem: Problem, params: Mapping[str, float], seed: in
     for community in problem.communities:
         base = _base_scenario(community, problem.people, problem.years, overrides_json)
         scenario = override(base, problem.settings_for(params, community), f"calibration of {community}")
-        out[community] = simulate(scenario, seed, months=problem.months).flat
+        out[community] = simulate(scenario, seed, months=problem.months, final_only=True).flat
     return out
 
 

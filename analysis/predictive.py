@@ -141,7 +141,7 @@ def predictive_runs(
 
 def final_month(task: RunTask) -> dict[str, float]:
     """One run's final month, flat (a top-level function, so it can be sent to workers)."""
-    return simulate(task.scenario, task.seed, months=task.months).flat
+    return simulate(task.scenario, task.seed, months=task.months, final_only=True).flat
 
 
 def interval(values: np.ndarray, level: float) -> tuple[float, float, float]:

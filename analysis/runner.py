@@ -56,6 +56,7 @@ def simulate(
     overrides: Mapping[str, Any] | None = None,
     months: int | None = None,
     keep_model: bool = False,
+    final_only: bool = False,
 ) -> RunResult:
     """Build the model, run it, and collect its indicators.
 
@@ -65,12 +66,13 @@ def simulate(
         overrides: typed values by dotted key, applied to the scenario and validated.
         months: number of months; the scenario's length if None.
         keep_model: return the model too (for network pictures or inspection).
+        final_only: indicators of the last month only (`monthly` then has that month alone).
     """
     start = time.perf_counter()
     scenario = override(scenario, overrides or {})
     seed = scenario.simulation.seed if seed is None else seed
     model = ResettlementModel(scenario, seed=seed)
-    model.run(months)
+    model.run(months, final_only=final_only)
     monthly = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return RunResult(
         scenario=scenario,

@@ -181,3 +181,17 @@ def test_invariants_hold_every_month(params, seed):
             for shares in ind[block].values():
                 if shares["employment_rate"] > 0:
                     assert shares["share_local"] + shares["share_out_of_county"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"policies.relocation_terms.enabled": True, "shocks.enabled": True}])
+def test_indicators_in_the_last_month_only_give_the_same_final_month(overrides):
+    scenario = small_scenario(overrides, years=2)
+    every = ResettlementModel(scenario, seed=4)
+    every.run(20)
+    last = ResettlementModel(scenario, seed=4)
+    last.run(20, final_only=True)
+    a, b = every.flat_indicators, last.flat_indicators
+    assert a.keys() == b.keys()
+    differ = [k for k in a if not (a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])))]
+    assert not differ, differ
+    assert len(last.datacollector.get_model_vars_dataframe()) == 1 and last.report_monthly

@@ -1,0 +1,55 @@
+"""Throughput of the Bayesian calibration (issue 15) on 1 or more local Dask workers.
+
+    python benchmarks/bench_calibration.py [--workers 2] [--population 40] [--generations 2] [--people 1600]
+
+Runs a short ABC-SMC fit of the six surveyed communities (the same problem as `run.py
+calibrate`, fewer particles and generations) in a temporary database and prints the
+simulations done, the wall time and simulations per second. Run it with `--workers 1`
+and `--workers 2` to see how the fit scales with Dask workers; the figures are in
+benchmarks/RESULTS.md. The whole fit (`run.py calibrate`, about 60 minutes budget) is
+timed by its own output.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.bayes import fit, survey_problem  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--population", type=int, default=40)
+    parser.add_argument("--generations", type=int, default=2)
+    parser.add_argument("--people", type=int, default=1_600)
+    args = parser.parse_args()
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = fit(
+            survey_problem(people=args.people),
+            Path(tmp) / "abc.db",
+            population=args.population,
+            generations=args.generations,
+            workers=args.workers,
+        )
+    print(
+        f"workers {args.workers}: {result.simulations} simulations in {result.seconds:.1f} s, "
+        f"{result.simulations / result.seconds:.2f} per second"
+    )
+
+
+if __name__ == "__main__":
+    main()

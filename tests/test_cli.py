@@ -183,3 +183,34 @@ def test_run_and_compare_work_on_the_whole_chain_from_the_decision_to_move(tmp_p
     runs = pd.read_csv(tmp_path / "runs.csv")
     last = runs[runs["month"] == runs["month"].max()].groupby("scenario")["decision_follow_through"].mean()
     assert last["no_handover"] > last["terms_2016"]
+
+
+def test_bayesian_calibrate_then_validate_with_a_planted_holdout_miss(tmp_path):
+    """The whole chain from the command line, tiny: a one-generation posterior, then the
+    posterior predictive check; a holdout target planted far outside fails, the rest of the
+    output is there."""
+    out, db = tmp_path / "cal", tmp_path / "fit" / "abc.db"
+    done = cli(
+        "calibrate", "--population", "10", "--generations", "1", "--people", "200", "--workers", "1",
+        "--db", str(db), "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (out / "posterior.csv").exists() and (db.parent / "identifiability.csv").exists()
+    assert "Posterior (weighted)" in done.stdout
+    again = cli("calibrate", "--resume", "--generations", "1", "--people", "200", "--db", str(db), "--out", str(out))
+    assert again.returncode == 0, again.stderr  # nothing left to run: the stored fit is written again
+    wrong = cli("calibrate", "--resume", "--people", "300", "--db", str(db), "--out", str(out))
+    assert wrong.returncode != 0 and "differs from this one in ['people']" in wrong.stderr
+    holdout = (ROOT / "data" / "holdout.toml").read_text(encoding="utf-8").replace("target = 36.6", "target = 99.0")
+    (tmp_path / "holdout.toml").write_text(holdout, encoding="utf-8")
+    checked = cli(
+        "validate", "--calibrated", str(out), "--draws", "2", "--holdout", str(tmp_path / "holdout.toml"),
+        "--out", str(tmp_path / "v"), "--json",
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    verdicts = {v["observation"]: v["passed"] for v in report["verdicts"]}
+    assert verdicts["out_of_county_workers_mean_age"] is False
+    assert report["holdout_passed"] is False
+    assert len(report["fitted"]) == 7 * 6  # six communities and the pooled row, six figures each
+    assert (tmp_path / "v" / "holdout.csv").exists()

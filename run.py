@@ -873,6 +873,7 @@ def calibrate(
         "results/calibration/abc.db"
     ),
     resume: Annotated[bool, typer.Option(help="Bayes: continue the fit stored in --db.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Bayes: start afresh even if --db holds a fit (it is lost).")] = False,
     people: Annotated[int, typer.Option(min=200, help="Bayes: relocated people simulated per community.")] = 1_600,
     scheduler: Annotated[
         str | None, typer.Option(help="Bayes: address of a running Dask scheduler (default: a local cluster).")
@@ -907,7 +908,9 @@ def calibrate(
     if method == "bayes":
         if start is not None:
             fail("--start refines a point fit: use it with --method point (a Bayesian fit continues with --resume).")
-        _calibrate_bayes(population, generations, minutes, db, resume, people, scheduler, seed, workers, out, overrides)
+        _calibrate_bayes(
+            population, generations, minutes, db, resume, overwrite, people, scheduler, seed, workers, out, overrides
+        )
     elif method == "point":
         _calibrate_point(rounds, seeds, community_evals, refit_evals, grid_evals, start, workers, out, overrides)
     else:
@@ -920,6 +923,7 @@ def _calibrate_bayes(
     minutes: float,
     db: Path,
     resume: bool,
+    overwrite: bool,
     people: int,
     scheduler: str | None,
     seed: int,
@@ -962,6 +966,7 @@ def _calibrate_bayes(
             walltime=timedelta(minutes=minutes),
             seed=seed,
             resume=resume,
+            overwrite=overwrite,
         )
     except PriorError as exc:
         fail(str(exc))

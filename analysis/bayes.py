@@ -316,25 +316,22 @@ class FitResult:
         return int(self.generations["simulations"].sum())
 
 
-def _sampler(workers: int, address: str | None) -> tuple[Any, Callable[[], None]]:
-    """A pyabc sampler and how to shut it down: one process, or a Dask cluster."""
+def _sampler(workers: int, address: str | None) -> tuple[Any, Callable[[bool], None]]:
+    """A pyabc sampler and how to close it (told whether the fit is being stopped): one
+    process, or a Dask cluster (`analysis.executors.dask_client`)."""
     import pyabc
 
     if workers == 1 and address is None:
-        return pyabc.sampler.SingleCoreSampler(), lambda: None
-    from dask.distributed import Client, LocalCluster
+        return pyabc.sampler.SingleCoreSampler(), lambda stopping: None
+    from .executors import dask_client
 
-    if address is not None:
-        client = Client(address)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+    stopping = [True]
+    context = dask_client(workers, address, stopping, abrupt=True)
+    client = context.__enter__()
 
-    def close() -> None:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    def close(stopped: bool) -> None:
+        stopping[0] = stopped
+        context.__exit__(None, None, None)
 
     return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1), close
 
@@ -363,6 +360,7 @@ def fit(
     minimum_epsilon: float = 0.0,
     seed: int = 1,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> FitResult:
     """Run (or resume) ABC-SMC until `generations` generations in all, `walltime`, or `minimum_epsilon`.
 
@@ -371,20 +369,25 @@ def fit(
     does not lower epsilon between calls, wasting every other generation.) On a resume,
     the first generation reuses the last epsilon.
 
-    A fresh fit overwrites `database`; `resume` continues the fit stored there (it must be
-    the same problem) from its last finished generation: a generation cut short by a kill
-    is simply sampled again.
+    A fresh fit refuses an existing `database` unless `overwrite`; `resume` continues the
+    fit stored there (it must be the same problem) from its last finished generation: a
+    generation cut short by a kill is simply sampled again.
     """
     import time
 
     import pyabc
 
     database = database.resolve()
+    if database.exists() and not (resume or overwrite):
+        raise PriorError(
+            f"{database}: holds a fit already; continue it with --resume, or start afresh with --overwrite"
+        )
     database.parent.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)  # pyabc draws its proposals from NumPy's global generator
     distance = pyabc.PNormDistance(p=2, fixed_weights=distance_weights(list(problem.observed)))
     sampler, close = _sampler(workers, address)
     start = time.perf_counter()
+    stopped = True
     try:
         abc = pyabc.ABCSMC(
             Simulator(problem), problem.distribution(), distance, population_size=population, sampler=sampler
@@ -407,8 +410,9 @@ def fit(
             history = abc.run(
                 minimum_epsilon=minimum_epsilon, max_nr_populations=generations - done, max_walltime=walltime
             )
+        stopped = False
     finally:
-        close()
+        close(stopped)
     return _result(history, problem, time.perf_counter() - start, database, workers)
 
 

@@ -222,19 +222,22 @@ def _pool_results(function, tasks, workers: int, retries: int) -> Iterator[tuple
                 raise RuntimeError(f"worker processes died {retries + 1} times running task(s) {over}")
 
 
-def _dask_results(function, tasks, workers: int, address: str | None, retries: int) -> Iterator[tuple[int, Any]]:
-    """A Dask cluster: the given scheduler, or a LocalCluster of `workers` single-threaded processes.
+@contextmanager
+def dask_client(
+    workers: int, address: str | None, stopping: list[bool] | None = None, abrupt: bool = False
+) -> Iterator[Any]:
+    """A Dask client: of the scheduler at `address`, or of a LocalCluster of `workers`
+    single-threaded processes started here (and closed on the way out, which ends them).
 
-    Dask reschedules a task whose worker dies (up to its `allowed-failures`), and
-    `retries` resubmits tasks that raise from a lost worker. Stopping early cancels the
-    submitted tasks and closes the client (and the local cluster, which ends its workers).
+    `stopping` (a one-element list) set to True before leaving says the caller is being
+    stopped: lost workers are then expected, so Dask's warnings about them are silenced.
+    `abrupt`: when stopped, leave the cluster to the caller's ending of its process tree
+    instead of closing it in order (for a library, such as pyabc's sampler, whose tasks in
+    flight make an orderly close outlast the stop's time bound).
     """
     from dask.distributed import Client, LocalCluster
-    from dask.distributed import as_completed as dask_completed
 
     cluster = client = None
-    futures: list[Any] = []
-    finished = False
     try:
         if address is None:
             import dask
@@ -258,23 +261,49 @@ def _dask_results(function, tasks, workers: int, address: str | None, retries: i
                 client = Client(cluster)
         else:
             client = Client(address, timeout="30s")
-        futures = [client.submit(function, task, pure=False, retries=retries) for task in tasks]
-        index = {future.key: i for i, future in enumerate(futures)}
-        for future in dask_completed(futures):
-            yield index[future.key], future.result()
-        finished = True
+        yield client
     finally:
-        if not finished:  # workers lost on the way out are expected now: no warnings about them
+        stopped = bool(stopping and stopping[0])
+        if stopped:
             logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
-        if client is not None:
-            if not finished and futures:
+        if stopped and abrupt and cluster is not None:
+            # Being stopped: the caller ends every process left in its tree (workers and
+            # nannies) at once, so nothing is closed in order, which could outlast the
+            # stop's time bound with tasks still running; nor may Dask try at exit.
+            cluster.shutdown_on_close = False
+            with suppress(Exception):
+                client.close(timeout=1)
+        else:
+            if client is not None:
+                with suppress(Exception):
+                    client.close(timeout=5)
+            if cluster is not None:
+                with suppress(Exception):
+                    cluster.close(timeout=5)
+
+
+def _dask_results(function, tasks, workers: int, address: str | None, retries: int) -> Iterator[tuple[int, Any]]:
+    """A Dask cluster: the given scheduler, or a LocalCluster of `workers` single-threaded processes.
+
+    Dask reschedules a task whose worker dies (up to its `allowed-failures`), and
+    `retries` resubmits tasks that raise from a lost worker. Stopping early cancels the
+    submitted tasks and closes the client (and the local cluster, which ends its workers).
+    """
+    from dask.distributed import as_completed as dask_completed
+
+    stopping = [True]
+    with dask_client(workers, address, stopping) as client:
+        futures = [client.submit(function, task, pure=False, retries=retries) for task in tasks]
+        try:
+            index = {future.key: i for i, future in enumerate(futures)}
+            for future in dask_completed(futures):
+                yield index[future.key], future.result()
+            stopping[0] = False
+        finally:
+            if stopping[0] and futures:
+                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
                 with suppress(Exception):
                     client.cancel(futures, force=True)
-            with suppress(Exception):
-                client.close(timeout=5)
-        if cluster is not None:
-            with suppress(Exception):
-                cluster.close(timeout=5)
 
 
 def run_tasks(

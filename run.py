@@ -874,6 +874,10 @@ def calibrate(
     ),
     resume: Annotated[bool, typer.Option(help="Bayes: continue the fit stored in --db.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Bayes: start afresh even if --db holds a fit (it is lost).")] = False,
+    kernel_scale: Annotated[
+        float,
+        typer.Option(min=0.1, help="Bayes: proposal kernel width as a multiple of pyabc's (see analysis.bayes)."),
+    ] = 3.0,
     people: Annotated[int, typer.Option(min=200, help="Bayes: relocated people simulated per community.")] = 1_600,
     scheduler: Annotated[
         str | None, typer.Option(help="Bayes: address of a running Dask scheduler (default: a local cluster).")
@@ -909,7 +913,19 @@ def calibrate(
         if start is not None:
             fail("--start refines a point fit: use it with --method point (a Bayesian fit continues with --resume).")
         _calibrate_bayes(
-            population, generations, minutes, db, resume, overwrite, people, scheduler, seed, workers, out, overrides
+            population,
+            generations,
+            minutes,
+            db,
+            resume,
+            overwrite,
+            kernel_scale,
+            people,
+            scheduler,
+            seed,
+            workers,
+            out,
+            overrides,
         )
     elif method == "point":
         _calibrate_point(rounds, seeds, community_evals, refit_evals, grid_evals, start, workers, out, overrides)
@@ -924,6 +940,7 @@ def _calibrate_bayes(
     db: Path,
     resume: bool,
     overwrite: bool,
+    kernel_scale: float,
     people: int,
     scheduler: str | None,
     seed: int,
@@ -967,18 +984,32 @@ def _calibrate_bayes(
             seed=seed,
             resume=resume,
             overwrite=overwrite,
+            kernel_scale=kernel_scale,
         )
     except PriorError as exc:
         fail(str(exc))
     written = write_posterior(result, out or CALIBRATED_DIR)
     table = Table(title="ABC-SMC generations", header_style="bold")
-    for column in ("generation", "epsilon", "particles", "simulations", "acceptance"):
+    for column in ("generation", "epsilon", "particles", "simulations", "acceptance", "effective sample"):
         table.add_column(column, justify="right")
     for row in result.generations.itertuples():
         table.add_row(
-            str(row.generation), f"{row.epsilon:.2f}", str(row.particles), str(row.simulations), f"{row.acceptance:.3f}"
+            str(row.generation),
+            f"{row.epsilon:.2f}",
+            str(row.particles),
+            str(row.simulations),
+            f"{row.acceptance:.3f}",
+            f"{row.effective_sample_size:.1f}",
         )
     console.print(table)
+    last = result.generations.iloc[-1]
+    if last["effective_sample_size"] < 0.1 * last["particles"]:
+        err_console.print(
+            f"[bold yellow]warning:[/] the last generation's effective sample size is "
+            f"{last['effective_sample_size']:.1f} of {int(last['particles'])} particles: the weights have collapsed "
+            "onto a few, so the posterior understates its uncertainty (try a larger --kernel-scale).",
+            highlight=False,
+        )
     written_posterior = read_posterior(out or CALIBRATED_DIR)
     summary = written_posterior.summary()
     ident = identifiability(written_posterior)

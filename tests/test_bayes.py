@@ -148,10 +148,15 @@ def test_a_stopped_fit_resumes_where_it_was_and_only_the_same_fit(tmp_path):
     assert list(first.generations["generation"]) == [0]
     more = fit(problem, db, population=15, generations=2, resume=True)
     assert list(more.generations["generation"]) == [0, 1]
+    ess = more.generations["effective_sample_size"]
+    assert ess.iloc[0] == pytest.approx(15.0)  # drawn from the prior: equal weights
+    assert 1.0 <= ess.iloc[1] <= 15.0
     assert more.generations["simulations"].iloc[0] == first.generations["simulations"].iloc[0]  # kept, not redone
     other = Problem(problem.communities, problem.priors, problem.observed, people=600, months=9)
     with pytest.raises(PriorError, match="differs from this one in \\['people'\\]"):
         fit(other, db, population=15, generations=3, resume=True)
+    with pytest.raises(PriorError, match="holds a fit already; continue it with --resume"):
+        fit(problem, db, population=15, generations=1)
 
 
 def test_posterior_covers_the_truth_on_data_the_model_made(tmp_path):

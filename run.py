@@ -1037,7 +1037,8 @@ def _calibrate_bayes(
         )
     console.print(post)
     console.print(
-        f"{result.simulations:,} parameter sets simulated in {result.seconds / 60:.1f} minutes; "
+        f"{result.simulations:,} parameter sets simulated, {result.fit_seconds / 60:.1f} minutes of generations in all "
+        f"({result.seconds / 60:.1f} in this call); "
         f"wrote {', '.join(str(p) for p in written)}; identifiability table and pair plot in {db.parent}; "
         "next: python run.py validate"
     )

@@ -317,6 +317,7 @@ class FitResult:
     seconds: float
     database: Path
     workers: int = 1
+    fit_seconds: float = 0.0  # the stored generations' own wall times (the calibration sample included)
 
     @property
     def simulations(self) -> int:
@@ -451,7 +452,8 @@ def _result(history: Any, problem: Problem, seconds: float, database: Path, work
         w = np.asarray(w, dtype=float) / np.sum(w)
         ess.append(float(1.0 / np.sum(w**2)))
     generations["effective_sample_size"] = ess
-    return FitResult(posterior, generations, problem, seconds, database, workers)
+    stored = history.get_all_populations()["wall_time"].fillna(0.0).sum()  # every generation, over all resumes
+    return FitResult(posterior, generations, problem, seconds, database, workers, float(stored))
 
 
 def load_history(database: Path, problem: Problem) -> FitResult:
@@ -498,7 +500,8 @@ def write_posterior(result: FitResult, directory: Path = CALIBRATED_DIR) -> list
         "overrides": problem.overrides,
         "generations": result.generations.to_dict(orient="records"),
         "simulations": result.simulations,
-        "seconds": round(result.seconds, 1),
+        "seconds_this_call": round(result.seconds, 1),
+        "seconds_all_generations": round(result.fit_seconds, 1),
         "workers": result.workers,
     }
     js = directory / POSTERIOR_JSON

@@ -576,7 +576,7 @@ def phaseout(
         "multiple comparisons": METHOD_NAMES[resolve_adjust(adjust, len(result.policies))]
         + (" (auto)" if adjust == "auto" else ""),
         "overrides": " ".join(set_ or []) or "none",
-        "posterior intervals": "not available (the calibration has no posterior yet)",
+        "posterior intervals": "not drawn: fixed parameters (compare --posterior draws from the posterior)",
     }
     out_dir = (
         report

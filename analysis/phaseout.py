@@ -17,8 +17,8 @@ Intervals are `analysis.compare.compare`'s: paired t intervals, adjusted by Holm
 family of variants x outcomes when more than one policy is phased out (as `compare` does by
 default). Yuan saved per extra household in poverty is a Fieller ratio, "not estimable"
 where the extra households' interval contains 0. The ranking rule is `rank` below and
-docs/PHASEOUT.md. Posterior intervals over the model's parameters are not given: the
-calibration has no posterior yet (docs/PHASEOUT.md, caveats).
+docs/PHASEOUT.md. Intervals are over seed noise at fixed parameters; the calibration's
+posterior is not drawn from here (docs/PHASEOUT.md, caveats).
 
 Speed: every variant is the package until month `at`, so each replicate runs the package
 once and, at month `at`, copies the model for each variant and runs only the rest of the

@@ -461,7 +461,7 @@ def phaseout_note(ranking: pd.DataFrame, replicates: int) -> str:
         f"Fieller's interval at {ratio_level}; not estimable where the extra households' interval contains 0. "
         "Ranking: first policies with no significant harm (by money saved), then those that significantly raise "
         "falling back or going back but not poverty (by money saved), then those that raise poverty (by yuan saved "
-        "per extra poor household). No posterior intervals: the calibration has no posterior yet."
+        "per extra poor household). Intervals over seed noise only: the phase-out runs at fixed parameters (compare --posterior carries the calibration's uncertainty)."
     )
 
 

@@ -37,17 +37,22 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    import pyabc
+
     with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "abc.db"
         result = fit(
             survey_problem(people=args.people),
-            Path(tmp) / "abc.db",
+            db,
             population=args.population,
             generations=args.generations,
             workers=args.workers,
         )
+        # every parameter set simulated, the calibration sample of the first epsilon included
+        simulations = int(pyabc.History(f"sqlite:///{db}").get_all_populations()["samples"].sum())
     print(
-        f"workers {args.workers}: {result.simulations} simulations in {result.seconds:.1f} s, "
-        f"{result.simulations / result.seconds:.2f} per second"
+        f"workers {args.workers}: {simulations} parameter sets ({6 * simulations} community runs) in "
+        f"{result.seconds:.1f} s, {simulations / result.seconds:.2f} per second"
     )
 
 

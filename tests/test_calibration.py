@@ -223,10 +223,26 @@ def test_calibrate_command_rejects_a_bad_start(tmp_path):
     bad = tmp_path / "start.json"
     bad.write_text('{"shared": {"choice.constant.out_of_county": 0.3}}', encoding="utf-8")
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "calibrate", "--start", str(bad), "--out", str(tmp_path / "out")],
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "calibrate",
+            "--method",
+            "point",
+            "--start",
+            str(bad),
+            "--out",
+            str(tmp_path / "out"),
+        ],
         capture_output=True,
         text=True,
     )
     assert completed.returncode == 2
     assert "start.json" in completed.stderr and "per_community" in completed.stderr
     assert not (tmp_path / "out").exists()
+    bayes = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "calibrate", "--start", str(bad), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert bayes.returncode == 2 and "use it with --method point" in bayes.stderr

@@ -1207,6 +1207,16 @@ def validate(
     console.print(f"Table: {out / 'validation.csv'}  Figure: {out / 'fit.png'}")
 
 
+def _left_right_table(title: str, left: tuple[str, ...], right: tuple[str, ...]) -> Table:
+    """A table whose `left` columns are text and `right` columns are figures."""
+    table = Table(title=title, header_style="bold")
+    for column in left:
+        table.add_column(column, justify="left")
+    for column in right:
+        table.add_column(column, justify="right")
+    return table
+
+
 def _validate_posterior(
     draws: int, seed: int, workers: int, out: Path, directory: Path, holdout_path: Path | None, as_json: bool
 ) -> None:
@@ -1252,12 +1262,11 @@ def _validate_posterior(
         sys.stdout.write(json.dumps(json_safe(summary), allow_nan=False) + "\n")
         return
     pct = f"{100 * level:.0f}%"
-    table = Table(
-        title=f"Fitted survey figures against the posterior predictive ({draws} draws, mean [{pct} interval])",
-        header_style="bold",
+    table = _left_right_table(
+        f"Fitted survey figures against the posterior predictive ({draws} draws, mean [{pct} interval])",
+        ("where", "indicator"),
+        ("simulated", "observed", "inside"),
     )
-    for column in ("where", "indicator", "simulated", "observed", "inside"):
-        table.add_column(column, justify="left" if column in ("where", "indicator") else "right")
     for row in fitted.itertuples():
         note = "" if row.fitted else " (check)"
         table.add_row(
@@ -1268,12 +1277,11 @@ def _validate_posterior(
             "yes" if row.inside else "NO",
         )
     console.print(table)
-    held_table = Table(
-        title=f"Holdout registered {registered.registered} ({registered.path.name}): mean [{pct} interval]",
-        header_style="bold",
+    held_table = _left_right_table(
+        f"Holdout registered {registered.registered} ({registered.path.name}): mean [{pct} interval]",
+        ("observation", "where"),
+        ("simulated", "target", "inside"),
     )
-    for column in ("observation", "where", "simulated", "target", "inside"):
-        held_table.add_column(column, justify="left" if column in ("observation", "where") else "right")
     for row in held.itertuples():
         fmt = INDICATORS[row.indicator].format
         held_table.add_row(

@@ -40,7 +40,7 @@ from scenarios.loader import SCENARIO_DIR, override
 from scenarios.loader import validate as validate_scenario
 from scenarios.schema import Scenario
 
-from .calibration import CALIBRATED_DIR, COMMUNITIES, SURVEY_YEARS, community_data, observed
+from .calibration import CALIBRATED_DIR, COMMUNITIES, SURVEY_YEARS, community_data, observed, scale_community
 from .runner import simulate
 
 PRIORS_PATH = SCENARIO_DIR / "priors.toml"
@@ -252,11 +252,7 @@ def survey_problem(
 def _base_scenario(community: str, people: int, years: int, overrides_json: str) -> Scenario:
     """A community's validated scenario at the fitting size (cached per worker process)."""
     data = community_data(community, scaled=False, overrides=json.loads(overrides_json))
-    c = data["community"]
-    factor = min(1.0, people / c["relocated_population"])
-    c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
-    c["source_villages"] = max(1, round(c["source_villages"] * factor))
-    c["relocated_population"] = min(people, c["relocated_population"])
+    scale_community(data, people)
     data["simulation"]["years"] = years
     return validate_scenario(data, f"calibration of {community}")
 

@@ -107,12 +107,8 @@ def community_data(community: str, scaled: bool, overrides: dict[str, Any] | Non
     data = resolve_extends(SCENARIO_DIR / "baseline.toml")
     profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
     data = deep_merge(data, {"community": profile["community"]})
-    c = data["community"]
-    if scaled and c["relocated_population"] > CALIBRATION_PEOPLE:
-        factor = CALIBRATION_PEOPLE / c["relocated_population"]
-        c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
-        c["source_villages"] = max(1, round(c["source_villages"] * factor))
-        c["relocated_population"] = CALIBRATION_PEOPLE
+    if scaled:
+        scale_community(data, CALIBRATION_PEOPLE)
     return apply_overrides(
         data,
         {
@@ -121,6 +117,18 @@ def community_data(community: str, scaled: bool, overrides: dict[str, Any] | Non
             **(overrides or {}),
         },
     )
+
+
+def scale_community(data: dict[str, Any], people: int) -> None:
+    """Shrink a community in raw scenario data (in place) to at most `people` relocated
+    people, its labour force and origin villages in proportion (fitted quantities are per
+    worker, so shares do not depend on scale)."""
+    c = data["community"]
+    if c["relocated_population"] > people:
+        factor = people / c["relocated_population"]
+        c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
+        c["source_villages"] = max(1, round(c["source_villages"] * factor))
+        c["relocated_population"] = people
 
 
 def with_params(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from scenarios.loader import validate as validate_scenario
 from simulation.indicators import INDICATORS
 
 from .bayes import Posterior, PriorError
-from .calibration import COMMUNITIES, ROOT, SECTOR_KEYS, community_data, observed
+from .calibration import COMMUNITIES, ROOT, SECTOR_KEYS, community_data, observed, scale_community
 from .executors import RunTask, run_tasks
 from .runner import simulate
 
@@ -120,11 +120,7 @@ def predictive_runs(
     for community in COMMUNITIES:
         data = community_data(community, scaled=False)
         if people is not None:
-            c = data["community"]
-            factor = min(1.0, people / c["relocated_population"])
-            c["relocated_labour_force"] = max(1, round(c["relocated_labour_force"] * factor))
-            c["source_villages"] = max(1, round(c["source_villages"] * factor))
-            c["relocated_population"] = min(people, c["relocated_population"])
+            scale_community(data, people)
         for d, row in enumerate(rows):
             settings = posterior.settings(int(row), community)
             scenario = validate_scenario(

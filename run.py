@@ -17,6 +17,14 @@ if __name__ == "__mp_main__":
 elif __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
     # a stop signal while the libraries load (seconds) is held back until they have (see the end)
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+if __name__ == "__main__":
+    import os
+
+    # multiprocessing's resource tracker, started later as a child, reads PYTHONWARNINGS: a
+    # stopped Bayesian fit ends its Dask workers hard, and the tracker would then warn about
+    # their semaphores after the stop's one-line message
+    _quiet_tracker = "ignore::UserWarning:multiprocessing.resource_tracker"
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), _quiet_tracker)))
 
 import functools
 import json

@@ -1,7 +1,7 @@
 """Bayesian, likelihood-free calibration of the six surveyed communities (docs/FIT.md).
 
 ABC-SMC (approximate Bayesian computation by sequential Monte Carlo) with pyabc: a prior
-for every fitted parameter (`scenarios/priors.toml`, each with its reason), the survey's
+for every fitted parameter (`data/priors.toml`, each with its reason), the survey's
 shares as summary statistics, a weighted Euclidean distance with stated weights, and the
 population of accepted parameter sets as the posterior sample. pyabc keeps every
 generation in an SQLite database, so a killed fit resumes from its last finished
@@ -43,7 +43,7 @@ from scenarios.schema import Scenario
 from .calibration import CALIBRATED_DIR, COMMUNITIES, SURVEY_YEARS, community_data, observed, scale_community
 from .runner import simulate
 
-PRIORS_PATH = SCENARIO_DIR / "priors.toml"
+PRIORS_PATH = SCENARIO_DIR.parent / "data" / "priors.toml"
 POSTERIOR_CSV = "posterior.csv"
 POSTERIOR_JSON = "posterior.json"
 ABC_PEOPLE = 1_600  # relocated people simulated per community while fitting (the shares are scale-free)

@@ -271,6 +271,11 @@ def dask_client(
             # nannies) at once, so nothing is closed in order, which could outlast the
             # stop's time bound with tasks still running; nor may Dask try at exit.
             cluster.shutdown_on_close = False
+            # and a nanny whose worker is ended restarts it unless told the cluster is closing;
+            # a worker spawned during the ending dies half-started, with a traceback on stderr
+            for nanny in getattr(cluster, "workers", {}).values():
+                with suppress(Exception):
+                    nanny.close_gracefully(reason="stopped")
             with suppress(Exception):
                 client.close(timeout=1)
         else:

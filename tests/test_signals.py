@@ -276,3 +276,27 @@ def test_a_stopped_command_ends_its_whole_tree_with_one_line(tmp_path, args, sig
     assert code == 128 + signum
     assert lost in one_line_message(stderr, signum)
     assert not Path(args[args.index("--out" if "--out" in args else "--report") + 1]).exists()
+
+
+def test_an_abruptly_left_dask_cluster_does_not_restart_the_workers_it_loses():
+    """A stopped Bayesian fit leaves its cluster to `end_process_tree`; a nanny that still
+    thought itself running restarted each worker ended there, and a worker spawned while the
+    process exited died half-started with a traceback on stderr (seen in CI)."""
+    from analysis.executors import dask_client
+    from analysis.stopping import end_process_tree
+
+    stopping = [False]
+    context = dask_client(2, None, stopping, abrupt=True)
+    client = context.__enter__()
+    assert client.submit(sum, [1, 2], pure=False).result() == 3
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    stopping[0] = True
+    context.__exit__(None, None, None)
+    assert end_process_tree() >= 2
+    seen: set[int] = set()
+    for _ in range(20):  # two seconds: a restart shows within one
+        seen |= {
+            p.pid for p in psutil.Process().children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())
+        }
+        time.sleep(0.1)
+    assert not seen - before, "a nanny restarted a worker after the tree was ended"

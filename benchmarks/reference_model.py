@@ -201,17 +201,18 @@ class PlainHousehold(mesa.Agent):
         if p.female:
             f_out *= w.female_out_of_county_ratio
         paid = w.months_worked_per_year / 12.0
+        county = s.local_pay_index  # the county's pay level, for market pay (not policy-set pay)
         distance = 0.0 if self.returned else self.distance
         travel = o.travel_cost_yuan_per_km * 2.0 * distance
         farm = m.farm_base * m.land_share[p.index]
         return [
             0.0,
-            w.local_industry * f_local * paid,
-            w.local_services * f_local * paid,
+            w.local_industry * county * f_local * paid,
+            w.local_services * county * f_local * paid,
             s.policies.public_welfare_jobs.wage_yuan_month,
             farm - o.trips_per_month_farming * travel,
             o.part_time_farm_fraction * farm
-            + (1 - o.part_time_farm_fraction) * w.casual_local * f_local * paid
+            + (1 - o.part_time_farm_fraction) * w.casual_local * county * f_local * paid
             - o.trips_per_month_part_time * travel,
             (w.out_of_county * f_out - w.living_cost_out_of_county) * paid,
             s.policies.workshops.wage_yuan_month * f_local * paid,

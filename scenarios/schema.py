@@ -30,8 +30,14 @@ class Simulation(Strict):
     seed: Annotated[int, Field(ge=0)] = 1
 
 
+# The monthly minimum wage of the typical community: the median of the six surveyed counties'
+# standards in force in 2020 (docs/SOURCES.md); local pay in `Wages` is quoted at this level.
+MINIMUM_WAGE_TYPICAL = 1_575.0
+
+
 class Community(Strict):
-    """A resettlement community, described by the survey's input columns only."""
+    """A resettlement community: the survey's input columns, and the county's minimum wage
+    (a public figure by place, docs/FIT.md)."""
 
     id: str = "typical"
     name: str = "Typical concentrated resettlement community (median of six surveyed)"
@@ -44,6 +50,7 @@ class Community(Strict):
     source_villages: Annotated[int, Field(ge=1, le=100_000)] = 600
     local_resident_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.10
     arrival_years: Annotated[int, Field(ge=1, le=6)] = 4
+    minimum_wage_yuan_month: Annotated[float, Field(ge=500.0, le=5_000.0)] = MINIMUM_WAGE_TYPICAL
 
     @model_validator(mode="after")
     def _consistent(self) -> Community:
@@ -181,6 +188,7 @@ class Wages(Strict):
     return_to_schooling_out: Annotated[float, Field(ge=0.0, le=0.3)] = 0.05
     return_to_skill: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
     out_of_county_industry_share: Share = 0.6
+    minimum_wage_reference_yuan_month: Annotated[float, Field(ge=500.0, le=5_000.0)] = MINIMUM_WAGE_TYPICAL
 
 
 class Origin(Strict):
@@ -407,6 +415,13 @@ class Scenario(Strict):
     def months(self) -> int:
         """Number of monthly steps in a run."""
         return self.simulation.years * 12
+
+    @property
+    def local_pay_index(self) -> float:
+        """Local market pay here relative to the pay in `wages` (docs/MODEL.md 7.2): the
+        county's minimum wage over the reference minimum wage those figures belong to. The
+        tiers are set from local average pay, so they index local pay levels."""
+        return self.community.minimum_wage_yuan_month / self.wages.minimum_wage_reference_yuan_month
 
     @property
     def transition_months(self) -> int:

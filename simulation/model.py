@@ -279,8 +279,9 @@ class ResettlementModel(mesa.Model):
         """Wages, costs and local posts of the labour market itself; policies add to them monthly."""
         s = self.config
         wage = np.zeros(N_OPTIONS)
-        wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry
-        wage[Option.LOCAL_SERVICES] = s.wages.local_services
+        local = s.local_pay_index  # the county's pay level, from its minimum wage
+        wage[Option.LOCAL_INDUSTRY] = s.wages.local_industry * local
+        wage[Option.LOCAL_SERVICES] = s.wages.local_services * local
         wage[Option.OUT_OF_COUNTY] = s.wages.out_of_county
         # posts open with the arrival waves: the density applies to the labour of the households moved in so far
         pop = self.pop
@@ -298,7 +299,7 @@ class ResettlementModel(mesa.Model):
         a, b = s.population.skill_beta_a, s.population.skill_beta_b
         return Economy(
             wage=wage,
-            casual_wage=s.wages.casual_local,
+            casual_wage=s.wages.casual_local * local,
             living_cost_out=s.wages.living_cost_out_of_county,
             migration_cost=s.choice.migration_cost_yuan,
             capacity=capacity,

@@ -195,3 +195,18 @@ def test_indicators_in_the_last_month_only_give_the_same_final_month(overrides):
     differ = [k for k in a if not (a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])))]
     assert not differ, differ
     assert len(last.datacollector.get_model_vars_dataframe()) == 1 and last.report_monthly
+
+
+def test_local_market_pay_follows_the_county_minimum_wage_and_policy_pay_does_not():
+    """Local industry, services and casual pay scale with the county's minimum wage over the
+    reference (docs/MODEL.md 7.1); out-of-county pay and policy-set pay do not."""
+    typical = ResettlementModel(small_scenario(years=1), seed=3).base_economy
+    high = ResettlementModel(small_scenario({"community.minimum_wage_yuan_month": 1810}, years=1), seed=3)
+    rich = high.base_economy
+    index = 1810 / 1575
+    assert high.config.local_pay_index == pytest.approx(index)
+    assert typical.wage[Option.LOCAL_INDUSTRY] == pytest.approx(2200)
+    assert rich.wage[Option.LOCAL_INDUSTRY] == pytest.approx(2200 * index)
+    assert rich.wage[Option.LOCAL_SERVICES] == pytest.approx(1900 * index)
+    assert rich.casual_wage == pytest.approx(1300 * index)
+    assert rich.wage[Option.OUT_OF_COUNTY] == typical.wage[Option.OUT_OF_COUNTY] == 4549

@@ -28,7 +28,11 @@ MONTHS = 24
 AVERAGED = 12  # the last months, averaged
 CONFIGURATIONS = {
     "baseline": {},  # welfare posts, the allowance and the transition period, as the baseline has them
-    "variant": {"policies.public_welfare_jobs.priority_zero_employment": False, "wages.out_of_county": 5500},
+    "variant": {
+        "policies.public_welfare_jobs.priority_zero_employment": False,
+        "wages.out_of_county": 5500,
+        "community.minimum_wage_yuan_month": 1810,  # a county that pays more than the reference
+    },
     "targeting": {  # the guarantee, workshops and care, with frequent going back
         "policies.employment_guarantee.enabled": True,
         "policies.workshops.enabled": True,

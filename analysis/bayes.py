@@ -63,6 +63,27 @@ KERNEL_SCALE = 3.0
 log = logging.getLogger(__name__)
 
 
+class _OutOfBoundsOnce(logging.Filter):
+    """pyabc warns whenever 1,000 proposals in a row fall outside the priors' bounds, which
+    the wide kernel does near a bound with 22 bounded parameters (each proposal is redrawn
+    before anything is simulated; docs/FIT.md). Once per process says it; hundreds of the
+    same line would bury the fit's progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warned = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Unusually many (model, parameter) samples have prior density zero"):
+            return True
+        first, self.warned = not self.warned, True
+        return first
+
+
+# pyabc's logger, in the main process and in every worker (which imports this module to run the model)
+logging.getLogger("ABC").addFilter(_OutOfBoundsOnce())
+
+
 class PriorError(ValueError):
     """A priors file that cannot be used; the message names the file and the key."""
 

@@ -303,7 +303,9 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "out_of_county_wage": "Pull of the destination: what work outside the county pays. Higher wages draw "
         "younger, better-educated workers out.",
         "living_cost_outside": "Push at the destination: rent and food while working outside.",
-        "local_wage": "Pull of the new home: what a factory or workshop job in the county pays.",
+        "local_wage": "Pull of the new home: what a factory or workshop job in the county pays, in a county "
+        "with the median minimum wage; a surveyed community's own minimum wage raises or lowers all local pay "
+        "in proportion.",
         "local_industry_posts": "Pull of the new home: factory jobs nearby, limited in number.",
         "local_services_posts": "Pull of the new home: jobs in shops, cleaning, catering and security in town.",
         "distance_factor": "Pull of the origin fades with distance: farming the old land is hard from far away.",
@@ -343,7 +345,8 @@ EXPLAIN: dict[str, dict[str, str]] = {
         "homestead_handover": "开启搬迁决策时：须交出旧房的农户会犹豫（农忙时还要回家种地）。保留旧房会让更多人搬来，也让回原籍种地的路一直开着。",
         "out_of_county_wage": "目的地拉力：县外务工的收入。工资越高，越多年轻、受教育多的劳动力外出。",
         "living_cost_outside": "目的地推力：在外务工的房租和生活开支。",
-        "local_wage": "新居拉力：县内工厂或扶贫车间岗位的工资。",
+        "local_wage": "新居拉力：县内工厂或扶贫车间岗位的工资（按最低工资为中位数的县计）；"
+        "所选调查社区所在县的最低工资会按比例提高或降低全部本地工资。",
         "local_industry_posts": "新居拉力：附近工厂的岗位，数量有限。",
         "local_services_posts": "新居拉力：城镇里商店、保洁、餐饮、保安等服务业岗位。",
         "distance_factor": "原籍拉力随距离减弱：离得越远，回去种地越难。",

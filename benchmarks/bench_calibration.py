@@ -1,12 +1,15 @@
 """Throughput of the Bayesian calibration (issue 15) on 1 or more local Dask workers.
 
-    python benchmarks/bench_calibration.py [--workers 2] [--population 40] [--generations 2] [--people 1600]
+    python benchmarks/bench_calibration.py [--workers 2] [--population 40] [--generations 2] [--people 1600] [--dask]
 
 Runs a short ABC-SMC fit of the six surveyed communities (the same problem as `run.py
 calibrate`, fewer particles and generations) in a temporary database and prints the
 simulations done, the wall time and simulations per second. Run it with `--workers 1`
 and `--workers 2` to see how the fit scales with Dask workers; the figures are in
-benchmarks/RESULTS.md. The whole fit (`run.py calibrate`, about 60 minutes budget) is
+benchmarks/RESULTS.md. One worker runs in-process (pyabc's single-core sampler, as
+`run.py calibrate --workers 1` does) unless `--dask`: then a local Dask cluster of
+`--workers` workers is started before the clock starts, so 1 and 2 Dask workers compare
+like with like. The whole fit (`run.py calibrate`, about 60 minutes budget) is
 timed by its own output.
 """
 
@@ -21,11 +24,13 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.bayes import fit, survey_problem  # noqa: E402
+from analysis.executors import dask_client  # noqa: E402
 
 
 def main() -> None:
@@ -34,12 +39,16 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=40)
     parser.add_argument("--generations", type=int, default=2)
     parser.add_argument("--people", type=int, default=1_600)
+    parser.add_argument("--dask", action="store_true", help="a Dask cluster even for one worker, started untimed")
     args = parser.parse_args()
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("distributed").setLevel(logging.ERROR)
     import pyabc
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        address = None
+        if args.dask:
+            address = stack.enter_context(dask_client(args.workers, None)).scheduler.address
         db = Path(tmp) / "abc.db"
         result = fit(
             survey_problem(people=args.people),
@@ -47,11 +56,12 @@ def main() -> None:
             population=args.population,
             generations=args.generations,
             workers=args.workers,
+            address=address,
         )
         # every parameter set simulated, the calibration sample of the first epsilon included
         simulations = int(pyabc.History(f"sqlite:///{db}").get_all_populations()["samples"].sum())
     print(
-        f"workers {args.workers}: {simulations} parameter sets ({6 * simulations} community runs) in "
+        f"{'Dask ' if args.dask else ''}workers {args.workers}: {simulations} parameter sets ({6 * simulations} community runs) in "
         f"{result.seconds:.1f} s, {simulations / result.seconds:.2f} per second"
     )
 

@@ -214,3 +214,21 @@ def test_identifiability_reports_narrowing_and_trade_offs():
     assert table.loc["farming_constant", "correlation"] > 0.95
     fig = pair_figure(post, names)
     assert len(fig.axes) == 4
+
+
+def test_pyabc_out_of_bounds_warning_is_shown_once_and_other_warnings_always(caplog):
+    import logging
+
+    abc = logging.getLogger("ABC")
+    message = (
+        "Unusually many (model, parameter) samples have prior density zero. The transition might be inappropriate."
+    )
+    (once,) = [f for f in abc.filters if type(f).__name__ == "_OutOfBoundsOnce"]
+    once.warned = False  # as in a fresh process
+    with caplog.at_level(logging.WARNING, logger="ABC"):
+        for _ in range(5):
+            abc.warning(message)
+        abc.warning("something else")
+        abc.warning("something else")
+    texts = [r.getMessage() for r in caplog.records]
+    assert texts.count(message) == 1 and texts.count("something else") == 2

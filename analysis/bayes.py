@@ -63,52 +63,29 @@ KERNEL_SCALE = 3.0
 log = logging.getLogger(__name__)
 
 
+class _OutOfBoundsOnce(logging.Filter):
+    """pyabc warns whenever 1,000 proposals in a row fall outside the priors' bounds, which
+    the wide kernel does near a bound with 22 bounded parameters (each proposal is redrawn
+    before anything is simulated; docs/FIT.md). Once per process says it; hundreds of the
+    same line would bury the fit's progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warned = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Unusually many (model, parameter) samples have prior density zero"):
+            return True
+        first, self.warned = not self.warned, True
+        return first
+
+
+# pyabc's logger, in the main process and in every worker (which imports this module to run the model)
+logging.getLogger("ABC").addFilter(_OutOfBoundsOnce())
+
+
 class PriorError(ValueError):
     """A priors file that cannot be used; the message names the file and the key."""
-
-
-def expit(z: float | np.ndarray) -> float | np.ndarray:
-    """The logistic function, 1 / (1 + exp(-z))."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
-
-
-def logit(u: float | np.ndarray) -> float | np.ndarray:
-    """The inverse of `expit`: log(u / (1 - u))."""
-    u = np.asarray(u, dtype=float)
-    return np.log(u) - np.log1p(-u)
-
-
-class LogitBeta:
-    """z = logit(u) with u ~ Beta(a, b): the prior of a bounded parameter's unbounded
-    coordinate, as a pyabc random variable (a = b = 1, a uniform prior, gives the standard
-    logistic). The fit samples in these coordinates so that no proposal falls outside the
-    bounds: in the natural ones, about 999 in 1,000 proposals of the wide kernel fell outside
-    the 22-parameter box, and drawing a valid one took longer than simulating it (docs/FIT.md)."""
-
-    def __init__(self, a: float, b: float) -> None:
-        self.a, self.b = float(a), float(b)
-        self._log_norm = math.lgamma(self.a + self.b) - math.lgamma(self.a) - math.lgamma(self.b)
-
-    def copy(self) -> LogitBeta:
-        return LogitBeta(self.a, self.b)
-
-    def rvs(self, *args: Any, **kwargs: Any) -> float:
-        u = np.random.beta(self.a, self.b)  # pyabc's draws come from NumPy's global generator
-        return float(logit(min(max(u, 1e-12), 1.0 - 1e-12)))
-
-    def pdf(self, x: float, *args: Any, **kwargs: Any) -> float:
-        # Beta density at u = expit(x) times du/dx = u (1 - u), in logs for the tails
-        log_u = -np.logaddexp(0.0, -x)
-        log_1mu = -np.logaddexp(0.0, x)
-        return float(np.exp(self._log_norm + self.a * log_u + self.b * log_1mu))
-
-    def pmf(self, x: float, *args: Any, **kwargs: Any) -> float:
-        return self.pdf(x)
-
-    def cdf(self, x: float, *args: Any, **kwargs: Any) -> float:
-        from scipy import stats
-
-        return float(stats.beta.cdf(expit(x), self.a, self.b))
 
 
 @dataclass(frozen=True)
@@ -140,18 +117,6 @@ class Prior:
         if self.distribution == "uniform":
             return pyabc.RV("uniform", self.low, self.high - self.low)
         return pyabc.RV("beta", self.a, self.b, loc=self.low, scale=self.high - self.low)
-
-    def to_value(self, z: float | np.ndarray) -> float | np.ndarray:
-        """The parameter's value from its unbounded coordinate: low + (high - low) / (1 + exp(-z))."""
-        return self.low + (self.high - self.low) * expit(z)
-
-    def to_coordinate(self, value: float | np.ndarray) -> float | np.ndarray:
-        """The unbounded coordinate of a value strictly inside (low, high)."""
-        return logit((np.asarray(value, dtype=float) - self.low) / (self.high - self.low))
-
-    def coordinate_rv(self) -> Any:
-        """The prior of the unbounded coordinate, in which the fit samples (`LogitBeta`)."""
-        return LogitBeta(self.a, self.b) if self.distribution == "beta" else LogitBeta(1.0, 1.0)
 
     def interval(self, level: float = 0.9) -> tuple[float, float]:
         """Central interval of the prior itself (to judge how much the data narrowed it)."""
@@ -267,20 +232,10 @@ class Problem:
         return next(p for p in self.priors if p.name == short)
 
     def distribution(self) -> Any:
-        """The joint prior as a pyabc Distribution, in natural units."""
+        """The joint prior as a pyabc Distribution."""
         import pyabc
 
         return pyabc.Distribution(**{name: self.prior_of(name).rv() for name in self.names})
-
-    def coordinate_distribution(self) -> Any:
-        """The joint prior of the unbounded coordinates, in which the fit samples."""
-        import pyabc
-
-        return pyabc.Distribution(**{name: self.prior_of(name).coordinate_rv() for name in self.names})
-
-    def values(self, coordinates: Mapping[str, float]) -> dict[str, float]:
-        """Natural parameter values from unbounded coordinates."""
-        return {k: float(self.prior_of(k).to_value(float(coordinates[k]))) for k in self.names}
 
     def settings_for(self, params: Mapping[str, float], community: str) -> dict[str, float]:
         """The scenario keys a parameter set gives one community (shared + its own)."""
@@ -302,7 +257,6 @@ class Problem:
             "months": self.months,
             "overrides": self.overrides,
             "observed": self.observed,
-            "sampled_in": "logit coordinates",  # a fit stored in natural units cannot be resumed as this one
         }
 
 
@@ -356,11 +310,9 @@ class Simulator:
     """The model as pyabc sees it: parameters in, summary statistics out (picklable)."""
 
     problem: Problem
-    coordinates: bool = False  # parameters arrive as unbounded coordinates (as the fit samples them)
 
     def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
-        natural = {k: float(params[k]) for k in self.problem.names}
-        values = self.problem.values(params) if self.coordinates else natural
+        values = {k: float(params[k]) for k in self.problem.names}
         return statistics_of(self.problem, simulate_communities(self.problem, values, seed_of(values)))
 
 
@@ -465,8 +417,8 @@ def fit(
     stopped = True
     try:
         abc = pyabc.ABCSMC(
-            Simulator(problem, coordinates=True),
-            problem.coordinate_distribution(),
+            Simulator(problem),
+            problem.distribution(),
             distance,
             population_size=population,
             sampler=sampler,
@@ -499,8 +451,6 @@ def fit(
 def _result(history: Any, problem: Problem, seconds: float, database: Path, workers: int) -> FitResult:
     frame, weights = history.get_distribution()
     posterior = frame[problem.names].reset_index(drop=True)
-    for name in problem.names:  # from the coordinates the fit sampled in to natural units
-        posterior[name] = problem.prior_of(name).to_value(posterior[name].to_numpy())
     posterior.insert(0, "weight", np.asarray(weights) / np.sum(weights))
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]

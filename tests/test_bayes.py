@@ -216,26 +216,19 @@ def test_identifiability_reports_narrowing_and_trade_offs():
     assert len(fig.axes) == 4
 
 
-def test_the_fit_samples_unbounded_coordinates_with_the_same_priors():
-    """The fit samples logit coordinates, so no proposal leaves the bounds; the coordinate
-    priors are the priors carried over (uniform -> standard logistic, Beta -> logit-Beta)."""
-    from scipy import integrate, stats
+def test_pyabc_out_of_bounds_warning_is_shown_once_and_other_warnings_always(caplog):
+    import logging
 
-    from analysis.bayes import LogitBeta, expit
-
-    for prior in read_priors():
-        inside = np.linspace(prior.low, prior.high, 7)[1:-1]
-        assert np.allclose(prior.to_value(prior.to_coordinate(inside)), inside)
-        rv = prior.coordinate_rv()
-        assert integrate.quad(rv.pdf, -50, 50)[0] == pytest.approx(1.0, abs=1e-6)
-    assert LogitBeta(1, 1).pdf(0.7) == pytest.approx(stats.logistic.pdf(0.7))
-    np.random.seed(5)
-    u = expit(np.array([LogitBeta(4.8, 5.2).rvs() for _ in range(4000)]))
-    assert u.mean() == pytest.approx(0.48, abs=0.01) and u.std() == pytest.approx(stats.beta(4.8, 5.2).std(), abs=0.01)
-    problem = tiny()
-    z = {n: 0.0 for n in problem.names}  # the middle of every prior
-    values = problem.values(z)
-    for n in problem.names:
-        p = problem.prior_of(n)
-        assert values[n] == pytest.approx((p.low + p.high) / 2)
-    assert Simulator(problem, coordinates=True)(z) == Simulator(problem)(values)
+    abc = logging.getLogger("ABC")
+    message = (
+        "Unusually many (model, parameter) samples have prior density zero. The transition might be inappropriate."
+    )
+    (once,) = [f for f in abc.filters if type(f).__name__ == "_OutOfBoundsOnce"]
+    once.warned = False  # as in a fresh process
+    with caplog.at_level(logging.WARNING, logger="ABC"):
+        for _ in range(5):
+            abc.warning(message)
+        abc.warning("something else")
+        abc.warning("something else")
+    texts = [r.getMessage() for r in caplog.records]
+    assert texts.count(message) == 1 and texts.count("something else") == 2

@@ -232,3 +232,34 @@ def test_pyabc_out_of_bounds_warning_is_shown_once_and_other_warnings_always(cap
         abc.warning("something else")
     texts = [r.getMessage() for r in caplog.records]
     assert texts.count(message) == 1 and texts.count("something else") == 2
+
+
+def test_the_fast_prior_and_kernel_are_the_distributions_pyabc_would_use():
+    """The fit's prior densities and proposal draws are plain arithmetic (pyabc's own took
+    longer than a simulation per valid proposal), with the same distributions."""
+    import pyabc
+    from scipy import stats
+
+    from analysis.bayes import BoundedRV, _fast_transition_class
+
+    beta, uniform = BoundedRV(0.05, 1.0, 4.8, 5.2), BoundedRV(-2.0, 3.0)
+    for x in (-2.5, -2.0, 0.06, 0.3, 0.5, 0.99, 2.9, 3.5):
+        assert beta.pdf(x) == pytest.approx(stats.beta.pdf(x, 4.8, 5.2, loc=0.05, scale=0.95))
+        assert uniform.pdf(x) == pytest.approx(stats.uniform.pdf(x, -2.0, 5.0))
+    np.random.seed(3)
+    draws = np.array([beta.rvs() for _ in range(4000)])
+    assert draws.mean() == pytest.approx(0.05 + 0.95 * 0.48, abs=0.01)
+    rng = np.random.default_rng(1)
+    particles = pd.DataFrame(rng.uniform(size=(60, 4)), columns=list("abcd"))
+    w = rng.uniform(size=60)
+    w /= w.sum()
+    fast, slow = _fast_transition_class()(scaling=3.0), pyabc.MultivariateNormalTransition(scaling=3.0)
+    fast.fit(particles, w)
+    slow.fit(particles, w)
+    drawn = np.array([list(fast.rvs().values()) for _ in range(20000)])
+    expected_mean = w @ particles.to_numpy()
+    expected_cov = np.cov(particles.to_numpy().T, aweights=w, bias=True) + slow.cov
+    assert np.abs(drawn.mean(axis=0) - expected_mean).max() < 0.01
+    assert np.abs(np.cov(drawn.T) - expected_cov).max() < 0.05 * np.abs(expected_cov).max()
+    x = fast.rvs()
+    assert fast.pdf(x) == pytest.approx(slow.pdf(x))

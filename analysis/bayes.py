@@ -70,11 +70,10 @@ def _fast_transition_class() -> type:
 
     class FastNormalTransition(pyabc.MultivariateNormalTransition):
         """pyabc's multivariate normal kernel with the same proposal distribution, drawn in
-        about 1/50 of the time: pyabc draws each proposal through a pandas row and
+        about a twentieth of the time: pyabc draws each proposal through a pandas row and
         `np.random.multivariate_normal` (which factorises the covariance every call), about
-        2 ms; near a bound most proposals of the wide kernel fall outside the prior's box and
-        are redrawn (about 999 in 1,000 in a measured fit), so a valid proposal cost more
-        than simulating it. Here the factor and the weights' cumulative sum are computed once
+        0.3 ms, and most proposals of the wide kernel fall outside the prior's box and are
+        redrawn (about 998 in 1,000 in a measured fit). Here the factor and the weights' cumulative sum are computed once
         per generation."""
 
         def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:

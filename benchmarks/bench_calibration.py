@@ -1,6 +1,7 @@
 """Throughput of the Bayesian calibration (issue 15) on 1 or more local Dask workers.
 
     python benchmarks/bench_calibration.py [--workers 2] [--population 40] [--generations 2] [--people 1600] [--dask]
+    python benchmarks/bench_calibration.py --proposals
 
 Runs a short ABC-SMC fit of the six surveyed communities (the same problem as `run.py
 calibrate`, fewer particles and generations) in a temporary database and prints the
@@ -33,6 +34,45 @@ from analysis.bayes import fit, survey_problem  # noqa: E402
 from analysis.executors import dask_client  # noqa: E402
 
 
+def proposals(repeats: int = 3000) -> None:
+    """Time one proposal (kernel draw and prior check) with pyabc's own kernel and priors
+    against the fit's (`analysis.bayes`), the kernel fitted to 200 particles drawn from the
+    prior at the fit's kernel scale, as for the first generation."""
+    import time
+
+    import numpy as np
+    import pandas as pd
+    import pyabc
+
+    from analysis.bayes import KERNEL_SCALE, _fast_transition_class
+
+    problem = survey_problem()
+    np.random.seed(1)
+    fast_prior = problem.distribution()
+    slow_prior = pyabc.Distribution(
+        **{
+            n: pyabc.RV("uniform", p.low, p.high - p.low)
+            if p.distribution == "uniform"
+            else pyabc.RV("beta", p.a, p.b, loc=p.low, scale=p.high - p.low)
+            for n in problem.names
+            for p in [problem.prior_of(n)]
+        }
+    )
+    particles = pd.DataFrame([fast_prior.rvs() for _ in range(200)])
+    weights = np.full(200, 1 / 200)
+    for label, kernel_class, prior in (
+        ("pyabc", pyabc.MultivariateNormalTransition, slow_prior),
+        ("fit", _fast_transition_class(), fast_prior),
+    ):
+        kernel = kernel_class(scaling=KERNEL_SCALE)
+        kernel.fit(particles, weights)
+        inside, start = 0, time.perf_counter()
+        for _ in range(repeats):
+            inside += prior.pdf(kernel.rvs()) > 0
+        each = (time.perf_counter() - start) / repeats
+        print(f"{label}: {each * 1e3:.3f} ms a proposal, {inside / repeats:.2%} inside the prior's bounds")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -40,7 +80,11 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=2)
     parser.add_argument("--people", type=int, default=1_600)
     parser.add_argument("--dask", action="store_true", help="a Dask cluster even for one worker, started untimed")
+    parser.add_argument("--proposals", action="store_true", help="time proposals only (pyabc's against the fit's)")
     args = parser.parse_args()
+    if args.proposals:
+        proposals()
+        return
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("distributed").setLevel(logging.ERROR)
     import pyabc

@@ -73,8 +73,8 @@ def _fast_transition_class() -> type:
         about a twentieth of the time: pyabc draws each proposal through a pandas row and
         `np.random.multivariate_normal` (which factorises the covariance every call), about
         0.3 ms, and most proposals of the wide kernel fall outside the prior's box and are
-        redrawn (about 998 in 1,000 in a measured fit). Here the factor and the weights' cumulative sum are computed once
-        per generation."""
+        redrawn (about 998 in 1,000 in a measured fit). Here the factor and the weights'
+        cumulative sum are computed once per generation."""
 
         def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
             super().fit(X, w)
@@ -141,13 +141,11 @@ class BoundedRV:
         return self.low + (self.high - self.low) * float(u)
 
     def pdf(self, x: float, *args: Any, **kwargs: Any) -> float:
-        if not self.low <= x <= self.high:
-            return 0.0
         if self.uniform:
-            return 1.0 / (self.high - self.low)
+            return 1.0 / (self.high - self.low) if self.low <= x <= self.high else 0.0
+        if not self.low < x < self.high:  # the bounds themselves have probability zero
+            return 0.0
         u = (x - self.low) / (self.high - self.low)
-        if u <= 0.0 or u >= 1.0:
-            return 0.0 if (u <= 0.0 and self.a > 1) or (u >= 1.0 and self.b > 1) else math.inf
         return math.exp(self._log_norm + (self.a - 1) * math.log(u) + (self.b - 1) * math.log1p(-u))
 
     def pmf(self, x: float, *args: Any, **kwargs: Any) -> float:

@@ -418,7 +418,7 @@ class Scenario(Strict):
 
     @property
     def local_pay_index(self) -> float:
-        """Local market pay here relative to the pay in `wages` (docs/MODEL.md 7.2): the
+        """Local market pay here relative to the pay in `wages` (docs/MODEL.md 7.1): the
         county's minimum wage over the reference minimum wage those figures belong to. The
         tiers are set from local average pay, so they index local pay levels."""
         return self.community.minimum_wage_yuan_month / self.wages.minimum_wage_reference_yuan_month

@@ -8,7 +8,8 @@ the batched model in `simulation/` (docs/MODEL.md, "Submodels", and the policy c
 posts (targeting, one per household, yearly review), the subsistence allowance (means
 test, take-up by need, work effort), the transition period, the employment guarantee,
 workshops and community care; the household's remittances that respond to its need, the
-lower pay of women outside the county, and households that move in by arrival waves. It
+household's members choosing in turns at the household's income weight, the lower pay of
+women outside the county, and households that move in by arrival waves. It
 serves as an oracle in tests/test_reference.py and as the baseline of the speed ratio in
 benchmarks/bench_core.py. Population generation and the yearly demography with the choice
 of carers are shared with the fast model (set-up and a yearly step, not monthly rules: the
@@ -53,6 +54,11 @@ class Member:
     seeking: bool = False
     was_out: bool = False
     guarantee_post: bool = False  # holds a post the employment guarantee created for them
+    contribution: float = 0.0  # what they brought the household last month (pay, or remittances sent), yuan
+    turn: int = 0  # their turn in the household's choice this month
+    potential: float = 0.0  # the best pay open to them this month
+    base_scores: list[float] | None = None  # this month's utilities at a sole earner's income weight
+    money: list[float] | None = None  # the money terms of those utilities, thousands of yuan
     care_covered: bool = False  # their dependants have a place in community care
 
 
@@ -120,13 +126,13 @@ class PlainHousehold(mesa.Agent):
             if p.guarantee_post and (p.option != Option.PUBLIC_WELFARE or not p.in_labour):
                 p.guarantee_post = False  # left it for other work, or left the labour force
             if p.guarantee_post and (self.others_work(p) or not self.living):
-                p.guarantee_post, p.option = False, Option.NOT_WORKING
+                p.guarantee_post, p.option, p.contribution = False, Option.NOT_WORKING, 0.0
                 m.forced.add(p.index)
         if m.welfare_review_due():
             for p in self.workers():
                 held = p.option == Option.PUBLIC_WELFARE and not p.guarantee_post
                 if held and not self.weak(p) and self.others_work(p):  # no longer qualifies
-                    p.option = Option.NOT_WORKING
+                    p.option, p.contribution = Option.NOT_WORKING, 0.0
                     m.forced.add(p.index)
         for p in self.members:
             p.seeking = False
@@ -138,7 +144,7 @@ class PlainHousehold(mesa.Agent):
                 p.option in CAPPED and not p.guarantee_post and u_sep < s.labour_demand.separation_rate_local
             ) or (p.was_out and u_sep < s.labour_demand.separation_rate_out_of_county)
             if separated:
-                p.option, p.seeking = Option.NOT_WORKING, True
+                p.option, p.seeking, p.contribution = Option.NOT_WORKING, True, 0.0
             searching = p.option == Option.NOT_WORKING or p.guarantee_post
             rate = s.choice.review_rate_not_working if searching else s.choice.review_rate
             if m.rng.random() < rate or m.month == 1 or p.index in m.forced:
@@ -159,19 +165,64 @@ class PlainHousehold(mesa.Agent):
             return None
         return min(eligible, key=lambda p: (not p.care_duty, -p.age))
 
-    # -- stage 2: choose, in the model's priority order
+    # -- stage 2: choose, in turns, in the model's priority order
+    def prepare(self, seeker: Member) -> None:
+        """The seeker's utilities at a sole earner's income weight, their money terms, and
+        the best pay open to them (which sets their turn in the household)."""
+        c = self.model.config.choice
+        earn = self.earnings(seeker)
+        seeker.base_scores = self.utilities(seeker, earn)
+        entering = not (seeker.was_out and seeker.option == Option.OUT_OF_COUNTY)
+        seeker.money = [
+            (e - self.allowance_lost(e, j)) / 1000.0
+            - (
+                c.migration_cost_yuan / 1000.0 / c.planning_horizon_months
+                if j == Option.OUT_OF_COUNTY and entering
+                else 0
+            )
+            for j, e in enumerate(earn)
+        ]
+        seeker.potential = max(e for e, u in zip(earn, seeker.base_scores, strict=True) if u > -math.inf)
+
+    def set_turns(self) -> None:
+        """The household's order of choosing: holders of a created post first, then the
+        highest potential pay (docs/MODEL.md 7.11); everyone at once without the strategy."""
+        seekers = [p for p in self.members if p.seeking]
+        if not self.model.config.choice.household_strategy:
+            for p in seekers:
+                p.turn = 0
+            return
+        for turn, p in enumerate(sorted(seekers, key=lambda p: (not p.guarantee_post, -p.potential))):
+            p.turn = turn
+
+    def income_weight(self, seeker: Member) -> float:
+        """The household's marginal utility of the seeker's income given what the other
+        members bring in now, relative to a household at its aim (docs/MODEL.md 7.11)."""
+        s = self.model.config
+        c = s.choice
+        if not c.household_strategy:
+            return 1.0
+        others = sum(p.contribution for p in self.members if p is not seeker and p.in_labour) / max(self.size, 1)
+        aim = s.wages.remittance_target_yuan / 12.0
+        return ((c.subsistence_yuan_person_month + aim) / (c.subsistence_yuan_person_month + max(others, 0.0))) ** (
+            c.income_curvature
+        )
+
     def choose(self, seeker: Member) -> None:
         """Rank options by utility plus logit noise; take the best one with a vacancy."""
         m, s = self.model, self.model.config
-        scores = self.utilities(seeker)
+        c = s.choice
+        extra = c.income_per_1000_yuan * (self.income_weight(seeker) - 1.0)
+        scores = [u + extra * money for u, money in zip(seeker.base_scores, seeker.money, strict=True)]
         current = seeker.option
         if current != Option.OUT_OF_COUNTY and m.rng.random() >= s.labour_demand.out_of_county_job_finding_rate:
             scores[Option.OUT_OF_COUNTY] = -math.inf
         scores = [score + m.rng.gumbel() for score in scores]
         if seeker.guarantee_post:
-            kept = scores[current] - (s.choice.inertia if m.month > 1 else 0.0)
+            kept = scores[current] - (c.inertia if m.month > 1 else 0.0)
             scores[current] = -math.inf
             if kept >= max(scores):
+                seeker.contribution = max(self.earnings(seeker)[current], 0.0)
                 return  # keeps the stopgap post
             seeker.guarantee_post = False
         chosen = Option.NOT_WORKING
@@ -189,6 +240,12 @@ class PlainHousehold(mesa.Agent):
         if seeker.was_out and chosen != Option.OUT_OF_COUNTY and self.relocated:
             m.returners += 1
         seeker.option = chosen
+        # what the members choosing later in the month see this one bring in
+        pay = max(self.earnings(seeker)[chosen], 0.0)
+        sent = 0.5 * (s.wages.remittance_share_min + s.wages.remittance_share_max)
+        seeker.contribution = (
+            0.0 if chosen == Option.NOT_WORKING else pay * (sent if chosen == Option.OUT_OF_COUNTY else 1)
+        )
 
     def earnings(self, p: Member) -> list[float]:
         """Net monthly earnings of member `p` in each option (yuan)."""
@@ -218,11 +275,11 @@ class PlainHousehold(mesa.Agent):
             s.policies.workshops.wage_yuan_month * f_local * paid,
         ]
 
-    def utilities(self, p: Member) -> list[float]:
-        """Push-pull utility of each option for member `p`, term by term, with the policies' terms."""
+    def utilities(self, p: Member, earn: list[float]) -> list[float]:
+        """Push-pull utility of each option for member `p` with net earnings `earn`, term by
+        term, with the policies' terms (income at a sole earner's weight)."""
         m, s = self.model, self.model.config
         c = s.choice
-        earn = self.earnings(p)
         shares = m.contact_shares(self.village, p.option)
         arrived = int(m.pop.arrival_month[self.index])
         demolished = self.relocated and not self.returned and m.month > arrived + s.transition_months
@@ -251,11 +308,16 @@ class PlainHousehold(mesa.Agent):
                     value += s.policies.public_welfare_jobs.zero_employment_encouragement
             if m.care_on and p.care_duty and p.care_covered and j in NEAR_HOME:
                 value += s.policies.community_services.care_relief * c.care_penalty.as_tuple()[j]
-            if m.allowance_on and self.allowance > 0 and j != Option.NOT_WORKING:
-                lost = s.policies.subsistence_allowance.benefit_withdrawal * min(max(earn[j], 0.0), self.allowance)
-                value -= c.income_per_1000_yuan * lost / 1000.0
+            value -= c.income_per_1000_yuan * self.allowance_lost(earn[j], j) / 1000.0
             u.append(value)
         return u
+
+    def allowance_lost(self, pay: float, option: int) -> float:
+        """The allowance a recipient household counts as lost if a member earns `pay` (yuan a month)."""
+        m, s = self.model, self.model.config
+        if not (m.allowance_on and self.allowance > 0 and option != Option.NOT_WORKING):
+            return 0.0
+        return s.policies.subsistence_allowance.benefit_withdrawal * min(max(pay, 0.0), self.allowance)
 
     # -- stage 3: learn and earn
     def learn_and_earn(self) -> None:
@@ -267,12 +329,14 @@ class PlainHousehold(mesa.Agent):
             return
         earnings, migrant_pay = 0.0, 0.0
         for p in self.members:
+            p.contribution = 0.0
             if p.option == Option.OUT_OF_COUNTY:
                 p.skill = min(1.0, p.skill + c.skill_gain_out_of_county_per_year / 12.0)
             elif p.option in (Option.LOCAL_INDUSTRY, Option.LOCAL_SERVICES, Option.WORKSHOP):
                 p.skill = min(1.0, p.skill + c.skill_gain_local_per_year / 12.0)
             if p.in_labour and p.option != Option.NOT_WORKING:
                 e = max(self.earnings(p)[p.option], 0.0)
+                p.contribution = e
                 if p.option == Option.OUT_OF_COUNTY:
                     migrant_pay += e
                 else:
@@ -281,6 +345,9 @@ class PlainHousehold(mesa.Agent):
         # the migrants send what the household needs to reach the target, within the bounds of their pay
         need = max(w.remittance_target_yuan * self.size / 12.0 - (earnings + pension), 0.0)
         sent = min(max(need, w.remittance_share_min * migrant_pay), w.remittance_share_max * migrant_pay)
+        for p in self.members:  # a migrant brings the household what they send
+            if p.in_labour and p.option == Option.OUT_OF_COUNTY:
+                p.contribution *= sent / migrant_pay if migrant_pay > 0 else 0.0
         before = earnings + sent + pension
         self.allowance = 0.0
         if m.allowance_on:
@@ -459,11 +526,16 @@ class PlainModel(mesa.Model):
             if candidate is not None:
                 self.candidates[h.index] = candidate
         queue = [(h, p) for h in self.homes for p in h.members if p.seeking]
+        for h, p in queue:
+            h.prepare(p)
+        for h in self.homes:
+            h.set_turns()
         zero = self.zero_before
         lottery = self.rng.random(len(queue))
         priority = self.welfare_on and self.config.policies.public_welfare_jobs.priority_zero_employment
         order = sorted(
-            range(len(queue)), key=lambda k: (not zero[queue[k][0].index] if priority else False, lottery[k])
+            range(len(queue)),
+            key=lambda k: (queue[k][1].turn, not zero[queue[k][0].index] if priority else False, lottery[k]),
         )
         for k in order:
             home, person = queue[k]

@@ -281,6 +281,11 @@ class Choice(Strict):
     review_rate_not_working: Share = 0.5
     skill_gain_out_of_county_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
     skill_gain_local_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    # the household's strategy (docs/MODEL.md 7.11): members choose in turn, the main earner
+    # first, each valuing income at the household's marginal utility given what the others bring
+    household_strategy: bool = True
+    income_curvature: Annotated[float, Field(ge=0.0, le=5.0)] = 1.0
+    subsistence_yuan_person_month: Annotated[float, Field(gt=0.0, le=5_000.0)] = 400.0
 
 
 class TieTable(Strict):

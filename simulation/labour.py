@@ -169,3 +169,45 @@ def serial_dictatorship(scores: np.ndarray, vacancies: np.ndarray) -> np.ndarray
 def occupied_posts(option: np.ndarray, holders: np.ndarray) -> np.ndarray:
     """Posts held, by option, among the members flagged in `holders`."""
     return np.bincount(option[holders], minlength=N_OPTIONS).astype(float)
+
+
+def household_turns(household: np.ndarray, first: np.ndarray, potential: np.ndarray) -> np.ndarray:
+    """The turn (0, 1, ...) of each seeker within their household this month.
+
+    A household's seekers choose in turn: members who hold a post or business of their own
+    (`first`) before the others, then by earning potential, highest first (the main earner
+    decides first and the others respond to what that member does). Ties keep row order.
+    """
+    n = household.shape[0]
+    turn = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return turn
+    # only households with two or more seekers need ordering (most have one this month)
+    counts = np.bincount(household)
+    shared = np.flatnonzero(counts[household] > 1)
+    if shared.size == 0:
+        return turn
+    pot = potential[shared]
+    finite = np.isfinite(pot)
+    pot = np.where(finite, pot, 0.0)
+    span = 1.0 + (float(np.abs(pot).max()) if pot.size else 0.0)
+    # one float key: household, then own post first, then potential (highest first; -inf last);
+    # a stable sort keeps row order among ties
+    rank = np.where(first[shared], 0.0, 3.0 * span) + np.where(finite, span - pot, 2.5 * span)
+    order = shared[np.argsort(household[shared] * (6.0 * span) + rank, kind="stable")]
+    grouped = household[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    m = order.size
+    turn[order] = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+    return turn
+
+
+def income_weight(others_per_capita: np.ndarray, subsistence: float, reference: float, curvature: float) -> np.ndarray:
+    """The household's marginal utility of a member's income, relative to a household whose
+    other members already bring in `reference` a person a month (its aim): ((s + r) / (s + y))
+    ^ curvature, with y the monthly income per person the others bring (earnings and
+    remittances, not pensions or transfers) and s the consumption a household has without
+    earnings. Above 1 for a household's only earner, below 1 for a member whose household
+    already has more than it aims at (docs/MODEL.md 7.11)."""
+    y = np.maximum(others_per_capita, 0.0)
+    return ((subsistence + reference) / (subsistence + y)) ** curvature

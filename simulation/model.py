@@ -40,7 +40,15 @@ from .indicators import (
     grouped_counts,
     weighted_median,
 )
-from .labour import Economy, member_earnings, occupied_posts, serial_dictatorship, utilities
+from .labour import (
+    Economy,
+    household_turns,
+    income_weight,
+    member_earnings,
+    occupied_posts,
+    serial_dictatorship,
+    utilities,
+)
 from .options import (
     EDUCATION_NAMES,
     IS_CAPPED,
@@ -170,12 +178,15 @@ class Household(mesa.Agent):
     def strategy(self) -> dict:
         """The household's allocation of its members this month: who works outside the
         county, who near home, who farms, who cares (and whether a grandparent past working
-        age does), and what its migrants send home (yuan a month)."""
+        age does), what its migrants send home (yuan a month), its main earner (who brought
+        in most) and what its members brought in together, which sets the weight the next
+        member to choose gives to pay (docs/MODEL.md 7.11)."""
         pop, labour = self._pop, self.model.labour
         m = self.members
         opt = pop.option[m]
         work = labour[m]
         carer = m[pop.care_duty[m]]
+        brought = np.where(work, self.model.contribution[m], 0.0)
         return {
             "out_of_county": int((work & (opt == Option.OUT_OF_COUNTY)).sum()),
             "near_home": int((work & IS_NEAR_HOME[opt]).sum()),
@@ -184,6 +195,8 @@ class Household(mesa.Agent):
             "carer": int(carer[0]) if carer.size else None,
             "grandparent_cares": bool(carer.size and not labour[carer[0]]),
             "remittances_yuan_month": float(self.model.remitted[self.index]),
+            "main_earner": int(m[work][np.argmax(brought[work])]) if brought[work].max(initial=0.0) > 0 else None,
+            "brought_in_yuan_month": float(brought.sum()),
         }
 
     @property
@@ -238,6 +251,7 @@ class ResettlementModel(mesa.Model):
         self.self_employed = np.zeros(n_m, dtype=bool)  # runs a business of their own
         self.reserved = np.zeros(n_m, dtype=bool)  # holds a post a policy keeps for them alone
         self.force_review = np.zeros(n_m, dtype=bool)
+        self.contribution = np.zeros(n_m)  # what each member brought the household last month (pay or remittance), yuan
         self.base_economy = self._economy()
         self.economy = self.base_economy
         self.social: SocialState | None = init_social(scenario, pop, self.rng) if scenario.ties.enabled else None
@@ -445,6 +459,7 @@ class ResettlementModel(mesa.Model):
         """The members leave their work: not working, holding no reserved post."""
         self.pop.option[members] = Option.NOT_WORKING
         self.reserved &= ~members
+        self.contribution[members] = 0.0
 
     def _shared_holders(self) -> np.ndarray:
         """Members who hold posts of the shared capacity: not their own business, not a reserved post."""
@@ -539,6 +554,7 @@ class ResettlementModel(mesa.Model):
         self.shocks.mark_hit(pop, self.month, self.shock_separated)
         option = np.where(separated, Option.NOT_WORKING, option).astype(np.int8)
         pop.option[workers] = option
+        self.contribution[workers[separated]] = 0.0
         # who reviews
         u_rev = draws[1]
         # a reserved post is a stopgap: its holder looks for other work as often as someone without work
@@ -587,8 +603,12 @@ class ResettlementModel(mesa.Model):
             inertia_on=not first_month,
         )
         u += self.policies.sum_of("utility_terms", view, u.shape, seekers, earn)
+        money_terms = self.policies.sum_of("money_terms", view, u.shape, seekers, earn)  # yuan a month
+        u += s.choice.income_per_1000_yuan * money_terms / 1000.0
         if back.any():
             u[back] = np.where(IS_LEFT_BEHIND, -np.inf, u[back])  # they live at the origin now
+        # the household's order of choosing: by the best pay open to each (docs/MODEL.md 7.11)
+        potential = np.where(np.isfinite(u), earn, -np.inf).max(axis=1) if s.choice.household_strategy else earn[:, 0]
         # out-of-county search: newcomers find a job outside with a monthly probability,
         # higher when contacts already work outside (chain migration, with ties)
         p_find = self.economy.job_finding_out + self.policies.sum_of("job_finding", view, (seekers.size,), seekers)
@@ -601,20 +621,15 @@ class ResettlementModel(mesa.Model):
         # a reserved post or one's own business is kept unless something else ranks above
         # it (a reserved post without the switching cost: a stopgap holds no one back); it
         # is open to no one else
-        keep = np.zeros(seekers.size, dtype=bool)
         own = self.reserved[seekers] | self.self_employed[seekers]
-        if own.any():
-            rows = np.flatnonzero(own)
-            stopgap = self.reserved[seekers[rows]] & (not first_month)
-            kept_value = u[rows, current[rows]] - np.where(stopgap, s.choice.inertia, 0.0)
-            u[rows, current[rows]] = -np.inf
-            keep[rows] = kept_value >= u[rows].max(axis=1)
         holders = np.zeros(pop.n_members, dtype=bool)
         holders[workers] = True
-        holders[seekers[~keep]] = False
-        vacancies = np.maximum(self.economy.capacity - self.posts_held(holders), 0)
-        choice = serial_dictatorship(u, vacancies)
-        choice[keep] = current[keep]
+        holders[seekers] = False  # (reserved posts and businesses hold no shared post)
+        vacancies = self.economy.capacity - self.posts_held(holders)
+        entering = ~(seeker_was_out & (current == Option.OUT_OF_COUNTY))
+        choice, keep = self._household_choices(
+            u, earn, money_terms, potential, seekers, current, entering, own, vacancies
+        )
         self.reserved[seekers[~keep & own]] = False  # left the reserved post
         self.self_employed[seekers[~keep & own]] = False  # closed the business for other work
         # new out-of-county jobs get a sector
@@ -626,6 +641,76 @@ class ResettlementModel(mesa.Model):
         n_returners = int(returners.sum())
         self.return_migrants += n_returners
         return n_returners
+
+    def _household_choices(
+        self,
+        u: np.ndarray,
+        earn: np.ndarray,
+        money_terms: np.ndarray,
+        potential: np.ndarray,
+        seekers: np.ndarray,
+        current: np.ndarray,
+        entering: np.ndarray,
+        own: np.ndarray,
+        vacancies: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """This month's choice of each seeker (rows in priority order) and whether they kept
+        a post or business of their own. `money_terms`: the policies' money beyond earnings
+        (yuan a month); `potential`: the best pay open to each.
+
+        With the household strategy (docs/MODEL.md 7.11) a household's seekers choose in
+        turns, one batched pass over all households per turn (holders of their own post or
+        business first, then the highest earning potential): each values money at the
+        household's marginal utility of income given what its other members bring in, as
+        they stand after the earlier turns. Without it everyone chooses in one pass at the
+        weight of a sole earner. A post or business of one's own is kept unless something
+        else ranks above it (a reserved post without the switching cost: a stopgap holds no
+        one back); it is no shared post, so leaving it frees none.
+        """
+        s, pop = self.config, self.pop
+        c = s.choice
+        hh = pop.household[seekers]
+        strategy = c.household_strategy
+        turn = household_turns(hh, own, potential) if strategy else np.zeros(seekers.size, dtype=np.int64)
+        weighted = strategy and c.income_curvature > 0
+        if weighted:
+            workers = self.labour_members
+            brought = np.bincount(
+                pop.household[workers], weights=self.contribution[workers], minlength=pop.n_households
+            )
+            money = (earn + money_terms) / 1000.0  # the money in the utility, per unit of the income weight
+            money[entering, Option.OUT_OF_COUNTY] -= c.migration_cost_yuan / 1000.0 / c.planning_horizon_months
+            share_sent = 0.5 * (s.wages.remittance_share_min + s.wages.remittance_share_max)
+            aim = s.wages.remittance_target_yuan / 12.0  # the income a person the household aims at
+        choice = np.empty(seekers.size, dtype=np.int8)
+        keep = np.zeros(seekers.size, dtype=bool)
+        turns = int(turn.max()) + 1 if turn.size else 0
+        for t in range(turns):
+            rows = np.flatnonzero(turn == t) if turns > 1 else np.arange(seekers.size)
+            ut = u[rows]
+            if weighted:
+                who = seekers[rows]
+                others = (brought[hh[rows]] - self.contribution[who]) / np.maximum(pop.size[hh[rows]], 1)
+                w = income_weight(others, c.subsistence_yuan_person_month, aim, c.income_curvature)
+                ut += (c.income_per_1000_yuan * (w - 1.0))[:, None] * money[rows]
+            cur = current[rows]
+            kept = np.zeros(rows.size, dtype=bool)
+            mine = np.flatnonzero(own[rows])
+            if mine.size:
+                stopgap = self.reserved[seekers[rows[mine]]] & (self.month != 1)
+                kept_value = ut[mine, cur[mine]] - np.where(stopgap, c.inertia, 0.0)
+                ut[mine, cur[mine]] = -np.inf
+                kept[mine] = kept_value >= ut[mine].max(axis=1)
+            chosen = serial_dictatorship(ut, np.maximum(vacancies, 0))
+            chosen[kept] = cur[kept]
+            vacancies = vacancies - np.bincount(chosen[~kept], minlength=N_OPTIONS)
+            choice[rows], keep[rows] = chosen, kept
+            if weighted and t + 1 < turns:  # what the later turns see this member bring in
+                new = np.maximum(earn[rows, chosen], 0.0) * np.where(chosen == Option.OUT_OF_COUNTY, share_sent, 1.0)
+                new[chosen == Option.NOT_WORKING] = 0.0
+                brought += np.bincount(hh[rows], weights=new - self.contribution[who], minlength=pop.n_households)
+                self.contribution[who] = new
+        return choice, keep
 
     def _apply_placements(self) -> None:
         """Place the members policies ask to place: vacant shared posts first, in the
@@ -694,6 +779,8 @@ class ResettlementModel(mesa.Model):
         # only remittances reach the household, and they respond to what it needs
         sent = remittances(pop, out, pay, earnings + pension, s.wages)
         member_earn[out] = sent
+        self.contribution[:] = 0.0
+        self.contribution[workers] = np.maximum(member_earn[workers], 0.0)
         self.remitted = np.bincount(pop.household[out], weights=sent, minlength=pop.n_households)
         earnings = earnings + self.remitted
         earnings = np.maximum(earnings - shocks.unpaid, 0.0)  # wages owed that never came

@@ -326,12 +326,13 @@ def test_importing_analysis_leaves_the_matplotlib_backend_alone():
 def test_posterior_draws_widen_the_difference_intervals():
     """One parameter set per replicate, shared by both scenarios: the difference now carries
     what the calibration leaves uncertain (here how much people like leaving the county,
-    which sets how strongly a wage rise outside pulls them), so its interval is wider than
-    with seed noise alone; within a replicate both scenarios ran the same draw."""
+    which sets how strongly a wage rise outside pulls them: little where hardly anyone goes
+    out or almost everyone already has), so its interval is wider than with seed noise
+    alone; within a replicate both scenarios ran the same draw."""
     from analysis.bayes import Posterior
     from analysis.compare import posterior_settings, uncertainty_table
 
-    sample = pd.DataFrame({"weight": [0.25] * 4, "out_of_county_constant": [-1.5, 0.0, 1.5, 3.0]})
+    sample = pd.DataFrame({"weight": [0.25] * 4, "out_of_county_constant": [-5.0, 0.0, 0.0, 5.0]})
     post = Posterior(
         sample,
         {"out_of_county_constant": "choice.constant.out_of_county"},
@@ -349,6 +350,10 @@ def test_posterior_draws_widen_the_difference_intervals():
     table = uncertainty_table(point.finals, drawn.finals, "base", ("share_out_of_county", "employment_rate"))
     row = table.set_index("indicator").loc["share_out_of_county"]
     assert row["diff_seed_only"] > 0 and row["diff_posterior"] > 0
-    assert (table["width_ratio"] > 1.2).all(), table[["indicator", "width_ratio"]]  # 1.40 and 2.21 measured
+    # measured on seeds 3 and 4: out of the county 2.56 and 2.41, employment 1.31 and 2.00
+    # (with constants from -1.5 to 3 the out-of-county ratio was 1.26 on seed 3 and 0.76 on
+    # an earlier version of the household's strategy: too close to 1 to test)
+    ratio = table.set_index("indicator")["width_ratio"]
+    assert ratio["share_out_of_county"] > 1.5 and ratio["employment_rate"] > 1.0, ratio
     used = drawn.finals.groupby("replicate")["seed"].nunique()
     assert (used == 1).all()  # common random numbers kept within a replicate

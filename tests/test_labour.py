@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenarios import Scenario
-from simulation.labour import Economy, member_earnings, serial_dictatorship, utilities
+from simulation.labour import (
+    Economy,
+    household_turns,
+    income_weight,
+    member_earnings,
+    serial_dictatorship,
+    utilities,
+)
 from simulation.options import CAPPED, N_OPTIONS, Option
 
 
@@ -104,3 +111,28 @@ def test_utilities_apply_push_pull_terms():
     assert u[3, out] == pytest.approx(u[0, out] - c.care_penalty.out_of_county)
     assert np.isneginf(u[3, [Option.FARMING_ORIGIN, Option.PART_TIME, Option.PUBLIC_WELFARE]]).all()
     assert np.isfinite(u[:3]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.integers(0, 4)), min_size=0, max_size=30))
+def test_household_turns_follow_the_households_order(rows):
+    """Within each household: own posts first, then the highest potential pay; ties keep row
+    order; turns are 0, 1, ... with no gap (the per-household sorted definition)."""
+    household = np.array([r[0] for r in rows], dtype=np.int64)
+    first = np.array([r[1] for r in rows], dtype=bool)
+    potential = np.array([r[2] * 500.0 for r in rows])
+    turn = household_turns(household, first, potential)
+    for h in set(household.tolist()):
+        rows_h = [i for i in range(len(rows)) if household[i] == h]
+        expected = sorted(rows_h, key=lambda i: (not first[i], -potential[i], i))
+        assert [int(turn[i]) for i in expected] == list(range(len(rows_h)))
+
+
+def test_income_weight_is_one_at_the_aim_and_falls_with_what_the_others_bring():
+    """((s + aim) / (s + y)) ^ curvature: 2.25 for a sole earner at s = 400, aim = 500; 1 at the
+    aim; 900 / 775 where a partner remits 1,500 a month to four people; curvature 0 is 1."""
+    y = np.array([0.0, 500.0, 375.0, 1000.0, -50.0])
+    w = income_weight(y, 400.0, 500.0, 1.0)
+    assert w == pytest.approx([2.25, 1.0, 900 / 775, 900 / 1400, 2.25])
+    assert income_weight(y, 400.0, 500.0, 0.0) == pytest.approx(np.ones(5))
+    assert income_weight(np.array([1000.0]), 400.0, 500.0, 2.0)[0] == pytest.approx((900 / 1400) ** 2)

@@ -54,6 +54,10 @@ def test_households_are_mesa_agents_over_the_arrays(small):
     assert strategy["out_of_county"] + strategy["near_home"] + strategy["farming"] + strategy["not_working"] == len(
         h.work
     )
+    brought = model.contribution[h.members]
+    assert strategy["brought_in_yuan_month"] == pytest.approx(brought[model.labour[h.members]].sum())
+    if strategy["main_earner"] is not None:  # the member who brought in most
+        assert model.contribution[strategy["main_earner"]] == brought.max() > 0
     waiting = model.households.select(lambda a: not a.active and a.relocated)
     assert len(waiting) > 0 and all(a.arrival_cohort > 0 for a in waiting)  # later arrival waves
 

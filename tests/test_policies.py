@@ -62,6 +62,7 @@ def test_hooks_leave_the_model_state_alone():
             getattr(unit, hook)(view)
         unit.priority(view, seekers)
         unit.utility_terms(view, seekers, earn)
+        unit.money_terms(view, seekers, earn)
         unit.job_finding(view, seekers)
     for name, array in before.items():
         assert (getattr(model.pop, name) == array).all(), name

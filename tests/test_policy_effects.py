@@ -40,7 +40,7 @@ from scenarios.schema import Scenario
 from simulation.indicators import INDICATORS
 from simulation.policies import FOLLOW_UP_NAMES  # the relocation terms are tested against other terms (test_relocation)
 
-SEEDS = 16
+SEEDS = 24  # 16 left start-up support's small effect in Liujiang (+0.011 [+0.006, +0.016] over 32 seeds) undetected
 YEARS = 10
 PEOPLE = (
     3_000  # relocated people in a calibrated community, scaled up or down (the typical one runs at 1/4 size: 2,950)
@@ -67,8 +67,15 @@ TARGETS: dict[str, tuple[str, int]] = {  # policy -> (target indicator, +1 up / 
 HARM_LEVEL = 1 - 0.05 / (2 * len(FOLLOW_UP_NAMES) * len(COMMUNITIES))  # two-sided confidence of the harm check
 # (policy, indicator) -> the largest harm the trade-off docs/MODEL.md 7.9 states allows
 # (poverty in points, income as a share of the base): a longer transition keeps households
-# farming from the old house and makes going back easier
-TRADE_OFFS = {("transition_period", "poverty_rate"): 0.02, ("transition_period", "income_per_capita_mean"): 0.04}
+# farming from the old house and makes going back easier; organised labour export moves
+# members from local work, whose pay the household counts in full, to work outside, of
+# which it counts what is remitted (Liujiang, the best-paid county: -96 yuan [-132, -61]
+# over 32 seeds, poverty unchanged)
+TRADE_OFFS = {
+    ("transition_period", "poverty_rate"): 0.02,
+    ("transition_period", "income_per_capita_mean"): 0.04,
+    ("labour_export", "income_per_capita_mean"): 0.02,
+}
 
 
 def base_data(community: str) -> dict:

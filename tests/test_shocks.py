@@ -72,8 +72,10 @@ def test_unpaid_wages_end_the_job_and_cost_the_household_two_months_of_remittanc
     shocks = model.shocks
     hit = np.flatnonzero(model.shock_separated & out_before)
     assert hit.size > 0.25 * out_before.sum()
-    # the job ends; few find another one outside in the same month
-    assert (model.pop.option[hit] != Option.OUT_OF_COUNTY).mean() > 0.8
+    # the job ends; only some of those who find another job outside in the same month (60 %
+    # find one) take it: measured 26 % (below 20 % before the household's income weight: a
+    # household that has just lost its remittances values pay more, docs/MODEL.md 7.11)
+    assert (model.pop.option[hit] == Option.OUT_OF_COUNTY).mean() < 0.4
     assert shocks.unpaid[model.pop.household[hit]].min() > 0
     # about 2 x the remitted share of a month's net pay outside: 2 x 0.5 x (4,549 - 1,430) x 10/12 = 2,600 on average
     per_worker = shocks.unpaid.sum() / hit.size

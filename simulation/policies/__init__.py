@@ -114,7 +114,7 @@ class PolicySet:
         for u in self.units:
             value = getattr(u, hook)(view, *args)
             if value is not None:
-                out = out + value
+                out += value
         return out
 
     def product_of(self, hook: str, view: MonthView, size: int) -> np.ndarray:

@@ -26,6 +26,7 @@ section 7.9, states the contract in words):
 | `reserved` | before the choice | bool per member | keeps their post for them alone when they review |
 | `priority` | the choice | score per seeker | serves seekers by total score, then by lottery |
 | `utility_terms` | the choice | (seekers, options) | adds them to the utilities (minus infinity closes an option) |
+| `money_terms` | the choice | (seekers, options), yuan a month | values them like earnings, at the household's income weight |
 | `job_finding` | the choice | per seeker | adds it to the chance of finding work outside the county |
 | `placements` | after the choice | [Placement] | places members in vacant posts, else in posts the policy creates |
 | `earnings` | income | per worker | replaces the worker's earnings where not NaN (own business) |
@@ -301,6 +302,12 @@ class FollowUpPolicy:
 
     def utility_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
         """Utility added for each seeker and option; minus infinity closes an option."""
+        return None
+
+    def money_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
+        """Money the household gains (+) or loses (-) each month, beyond the seeker's earnings,
+        if the seeker takes each option (yuan a month): valued like earnings, at the
+        household's income weight (docs/MODEL.md 7.11)."""
         return None
 
     def job_finding(self, view: MonthView, seekers: np.ndarray) -> np.ndarray | None:

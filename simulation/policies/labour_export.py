@@ -45,8 +45,8 @@ class LabourExport(FollowUpPolicy):
         self.relocated = model.pop.relocated[model.pop.household]
         self.was_out = np.zeros(model.pop.n_members, dtype=bool)
         c = scenario.choice
-        self.saving = c.income_per_1000_yuan * c.migration_cost_yuan * params.migration_cost_reduction / 1000.0
-        self.saving /= c.planning_horizon_months
+        # the part of the migration cost taken over, spread over the planning horizon (yuan a month)
+        self.saving = c.migration_cost_yuan * params.migration_cost_reduction / c.planning_horizon_months
 
     def covered(self, view: MonthView, members: np.ndarray) -> np.ndarray:
         """Per member: reached by the programme this month."""
@@ -60,7 +60,7 @@ class LabourExport(FollowUpPolicy):
         gain = view.economy.job_finding_out * (self.params.job_finding_factor - 1.0)
         return np.where(self.covered(view, seekers), gain, 0.0)
 
-    def utility_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
+    def money_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
         terms = np.zeros(earnings.shape)
         entering = self.covered(view, seekers) & (view.option[seekers] != Option.OUT_OF_COUNTY)
         terms[entering, Option.OUT_OF_COUNTY] = self.saving  # part of the migration cost is taken over

@@ -72,14 +72,13 @@ class OriginResources(FollowUpPolicy):
         per_worker = pop.land_mu[hh] / np.maximum(view.workers_per_household[hh], 1)
         return np.where(self.renting[hh], self.params.land_rent_yuan_per_mu_year / 12.0 * per_worker, 0.0)
 
-    def utility_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
+    def money_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
         if not self.active(view.month):
             return None
         forgone = self._rent_per_worker(view, seekers)
-        b = self.scenario.choice.income_per_1000_yuan / 1000.0
         terms = np.zeros(earnings.shape)
-        terms[:, Option.FARMING_ORIGIN] = -b * forgone
-        terms[:, Option.PART_TIME] = -b * forgone * self.scenario.origin.part_time_farm_fraction
+        terms[:, Option.FARMING_ORIGIN] = -forgone
+        terms[:, Option.PART_TIME] = -forgone * self.scenario.origin.part_time_farm_fraction
         return terms
 
     def transfers(self, view: MonthView, income: np.ndarray) -> np.ndarray | None:

@@ -119,13 +119,19 @@ class StartupSupport(FollowUpPolicy):
         if not owners.any():
             return None
         terms = np.zeros(earnings.shape)
-        business = self.earnings(view, seekers, earnings)
-        b = self.scenario.choice.income_per_1000_yuan / 1000.0
-        gain = np.where(owners, business - earnings[:, Option.LOCAL_SERVICES], 0.0)
-        terms[:, Option.LOCAL_SERVICES] = b * np.nan_to_num(gain)  # staying in the business pays what it earns
         young = owners & (view.month - self.opened[seekers] < self.params.committed_months)
         terms[young] = -np.inf  # committed while the grant's condition runs: nothing else is open
         terms[young, Option.LOCAL_SERVICES] = 0.0
+        return terms
+
+    def money_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
+        owners = self.owner[seekers]
+        if not owners.any():
+            return None
+        terms = np.zeros(earnings.shape)
+        business = self.earnings(view, seekers, earnings)
+        gain = np.where(owners, business - earnings[:, Option.LOCAL_SERVICES], 0.0)
+        terms[:, Option.LOCAL_SERVICES] = np.nan_to_num(gain)  # staying in the business pays what it earns
         return terms
 
     def earnings(self, view: MonthView, workers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:

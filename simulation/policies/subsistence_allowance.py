@@ -9,7 +9,7 @@ Recipients are kept until the next review, and each month the allowance tops the
 per-capita income up to the threshold (nothing if they are above it that month).
 Work effort: because the allowance falls as earnings rise, a member of a recipient
 household counts `benefit_withdrawal` of the earnings of any work, up to the household's
-allowance, as lost (a utility term). Phasing out: recipients are topped up by intensity x
+allowance, as lost (money the household loses, valued at its income weight). Phasing out: recipients are topped up by intensity x
 their gap to the threshold (the allowance runs down; eligibility and reviews unchanged),
 and the work-effort term follows what is paid. Values and sources: docs/MODEL.md 7.9.
 """
@@ -34,7 +34,7 @@ class Params(PolicyParams):
     take_up: Share = 0.75
     full_take_up_gap: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     review_months: Annotated[int, Field(ge=1, le=60)] = 6
-    benefit_withdrawal: Share = 0.5
+    benefit_withdrawal: Share = 1.0
 
 
 class SubsistenceAllowance(FollowUpPolicy):
@@ -64,7 +64,7 @@ class SubsistenceAllowance(FollowUpPolicy):
         """A review of who is eligible happens this month."""
         return (month - self.params.start_month) % self.params.review_months == 0
 
-    def utility_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
+    def money_terms(self, view: MonthView, seekers: np.ndarray, earnings: np.ndarray) -> np.ndarray | None:
         if not self.active(view.month) or self.params.benefit_withdrawal == 0:
             return None
         allowance = self.paid[view.pop.household[seekers]]
@@ -72,7 +72,7 @@ class SubsistenceAllowance(FollowUpPolicy):
             return None
         lost = self.params.benefit_withdrawal * np.minimum(np.maximum(earnings, 0.0), allowance[:, None])
         lost[:, Option.NOT_WORKING] = 0.0
-        return -self.scenario.choice.income_per_1000_yuan * lost / 1000.0
+        return -lost
 
     def transfers(self, view: MonthView, income: np.ndarray) -> np.ndarray | None:
         self.paid = np.zeros_like(self.paid)

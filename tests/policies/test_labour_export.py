@@ -20,10 +20,10 @@ def test_reached_young_workers_find_work_outside_more_easily_and_migrate_cheaper
     assert covered.any() and (model.pop.age[seekers[covered]] <= 45).all()
     gain = unit.job_finding(view, seekers)
     assert np.allclose(gain[covered], 0.6 * 0.3) and (gain[~covered] == 0).all()
-    terms = unit.utility_terms(view, seekers, np.zeros((seekers.size, len(Option))))
+    terms = unit.money_terms(view, seekers, np.zeros((seekers.size, len(Option))))
     entering = covered & (model.pop.option[seekers] != Option.OUT_OF_COUNTY)
     c = model.config.choice
-    saving = c.income_per_1000_yuan * c.migration_cost_yuan * 0.6 / 1000 / c.planning_horizon_months
+    saving = c.migration_cost_yuan * 0.6 / c.planning_horizon_months  # yuan a month
     assert np.allclose(terms[entering, Option.OUT_OF_COUNTY], saving)
     assert (terms[~entering] == 0).all()
 

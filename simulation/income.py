@@ -45,16 +45,33 @@ class HouseholdIncome:
         return self.total - self.living_costs - medical
 
 
+def pension_count(pop: Population, pension_age: int) -> np.ndarray:
+    """Members at or above the pension age, per household (as floats)."""
+    return np.bincount(pop.household, weights=pop.members_now() & (pop.age >= pension_age), minlength=pop.n_households)
+
+
 def earnings_and_pensions(
-    pop: Population, member_earnings: np.ndarray, pension_yuan_month: float, pension_age: int
+    pop: Population,
+    member_earnings: np.ndarray,
+    pension_yuan_month: float,
+    pension_age: int,
+    *,
+    earners: np.ndarray | None = None,
+    pensioners: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Household earnings (a month's net earnings count as at least zero) and pensions."""
+    """Household earnings (a month's net earnings count as at least zero) and pensions.
+
+    `earners`: the members who may have earnings (indices, ascending; all others earn
+    zero), and `pensioners`: `pension_count`, where the caller knows them; the sums are
+    the same, without a pass over every member slot."""
     n_h = pop.n_households
-    earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
-    pension = pension_yuan_month * np.bincount(
-        pop.household, weights=pop.members_now() & (pop.age >= pension_age), minlength=n_h
-    )
-    return earnings, pension
+    if earners is None:
+        earnings = np.bincount(pop.household, weights=np.maximum(member_earnings, 0.0), minlength=n_h)
+    else:
+        earnings = np.bincount(pop.household[earners], weights=np.maximum(member_earnings[earners], 0.0), minlength=n_h)
+    if pensioners is None:
+        pensioners = pension_count(pop, pension_age)
+    return earnings, pension_yuan_month * pensioners
 
 
 def destination_costs(pop: Population, living: np.ndarray, labour: np.ndarray, costs: LivingCosts) -> np.ndarray:
@@ -62,8 +79,12 @@ def destination_costs(pop: Population, living: np.ndarray, labour: np.ndarray, c
 
     Per person: food once grown at home (less `home_grown_share` of it for households with
     a member farming at the origin), utilities, and property fees on `flat_m2_per_person`.
+    `labour`: the labour force, as a mask over member slots or as member indices.
     """
-    farming = np.bincount(pop.household, weights=labour & IS_ORIGIN_FARMING[pop.option], minlength=pop.n_households)
+    workers = labour if labour.dtype != bool else np.flatnonzero(labour)  # a mask or member indices
+    farming = np.bincount(
+        pop.household[workers], weights=IS_ORIGIN_FARMING[pop.option[workers]], minlength=pop.n_households
+    )
     food = costs.food_yuan_person_month * np.where(farming > 0, 1.0 - costs.home_grown_share, 1.0)
     per_person = food + costs.utilities_yuan_person_month + costs.property_fee_yuan_m2_month * costs.flat_m2_per_person
     return np.where(living, per_person * pop.size, 0.0)

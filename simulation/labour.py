@@ -43,6 +43,7 @@ def member_earnings(
     land_share: np.ndarray,
     distance_km: np.ndarray,
     female: np.ndarray | None = None,
+    by_option: bool = False,
 ) -> np.ndarray:
     """Net monthly earnings (yuan) of each given member in each option, shape (n, N_OPTIONS).
 
@@ -53,7 +54,9 @@ def member_earnings(
     skill. Farming income scales with the member's share of the household's
     land; travel to the origin and living costs outside the county are deducted. Women
     are paid `female_out_of_county_ratio` of men's wage outside the county (`female`
-    given; docs/MODEL.md 7.11).
+    given; docs/MODEL.md 7.11). `by_option` lays the table out option by option in memory
+    (column-major): faster to build and to read one option per member, as the monthly
+    income accounts do; the default (row-major) suits comparing options member by member.
     """
     w = scenario.wages
     years = SCHOOLING_YEARS[education] - 9.0
@@ -64,7 +67,8 @@ def member_earnings(
     farm = economy.farm_base * land_share
     frac = scenario.origin.part_time_farm_fraction
     paid = w.months_worked_per_year / 12.0  # non-farm work is not paid every month of the year
-    out = np.zeros((education.shape[0], N_OPTIONS))
+    n = education.shape[0]
+    out = np.zeros((N_OPTIONS, n)).T if by_option else np.zeros((n, N_OPTIONS))
     out[:, Option.LOCAL_INDUSTRY] = economy.wage[Option.LOCAL_INDUSTRY] * f_local * paid
     out[:, Option.LOCAL_SERVICES] = economy.wage[Option.LOCAL_SERVICES] * f_local * paid
     out[:, Option.PUBLIC_WELFARE] = economy.wage[Option.PUBLIC_WELFARE]  # a flat post pay, every month

@@ -28,7 +28,14 @@ import numpy as np
 
 from .demography import YearEvents, demographic_year
 from .going_back import going_back_chance
-from .income import HouseholdIncome, destination_costs, earnings_and_pensions, per_capita_annual, remittances
+from .income import (
+    HouseholdIncome,
+    destination_costs,
+    earnings_and_pensions,
+    pension_count,
+    per_capita_annual,
+    remittances,
+)
 from .indicators import (
     BREAKDOWNS,
     COHORTS,
@@ -243,6 +250,7 @@ class ResettlementModel(mesa.Model):
         self.member_relocated = pop.relocated[pop.household]
         self.labour = labour_mask(pop, scenario.population)
         self.labour_members = np.flatnonzero(self.labour)  # the same, as indices (the monthly loops use them)
+        self._count_people()
         self.planned_labour = planned_labour(pop, scenario.population)  # all arrival waves moved in
         self.arrived_share = self._arrived_share()
         self.land_share = self._land_share()
@@ -410,12 +418,22 @@ class ResettlementModel(mesa.Model):
         self._age_structure = None
         self.labour = labour_mask(pop, self.config.population)
         self.labour_members = np.flatnonzero(self.labour)
+        self._count_people()
         self.member_relocated = pop.relocated[pop.household]
         gone = ~self.labour
         self._stop_work(gone)
         self.self_employed &= self.labour
         assign_care_duties(pop, self.config, self.labour)
         self.land_share = self._land_share()
+
+    def _count_people(self) -> None:
+        """Per household, what changes only when people do: labour-force members and
+        pensioners (read every month by the income accounts and the indicators; counted
+        here once instead of over every member slot each month)."""
+        pop = self.pop
+        self.labour_per_household = np.bincount(pop.household[self.labour_members], minlength=pop.n_households)
+        self.labour_village = pop.village[pop.household[self.labour_members]]  # fellow villagers' work (ties off)
+        self.pensioners = pension_count(pop, self.config.income.pension_age)
 
     def _policies_start_month(self) -> None:
         """Apply what the policies ask at the start of the month: ended posts, skill
@@ -470,11 +488,10 @@ class ResettlementModel(mesa.Model):
         ties submodel is on, otherwise fellow villagers in the labour force."""
         pop = self.pop
         if self.social is not None:
-            return contact_shares(self.social, pop, household_option_counts(pop, self.labour), seekers)
+            return contact_shares(self.social, pop, household_option_counts(pop, self.labour_members), seekers)
         workers = self.labour_members
-        village = pop.village[pop.household[workers]]
         n_v = pop.n_villages + 1
-        counts = np.bincount(village * N_OPTIONS + pop.option[workers], minlength=n_v * N_OPTIONS)
+        counts = np.bincount(self.labour_village * N_OPTIONS + pop.option[workers], minlength=n_v * N_OPTIONS)
         counts = counts.reshape(n_v, N_OPTIONS).astype(float)
         own_village = pop.village[pop.household[seekers]]
         shares = counts[own_village]
@@ -507,9 +524,8 @@ class ResettlementModel(mesa.Model):
         pop = self.pop
         workers = self.labour_members  # counted over the labour force, not every member slot
         hh = pop.household[workers]
-        n_lab = np.bincount(hh, minlength=pop.n_households)
         n_work = np.bincount(hh[pop.option[workers] != Option.NOT_WORKING], minlength=pop.n_households)
-        return (n_lab > 0) & (n_work == 0)
+        return (self.labour_per_household > 0) & (n_work == 0)
 
     def _choose_work(self) -> int:
         """Separations, reviews and the batched choice. Returns out-of-county returners."""
@@ -524,8 +540,6 @@ class ResettlementModel(mesa.Model):
         # by what the policy does, not by reshuffled luck. Indexed by position in `workers`.
         draws = rng.random((5, workers.size))
         noise = rng.random((workers.size, N_OPTIONS), dtype=np.float32)
-        slot = np.empty(pop.n_members, dtype=np.int64)
-        slot[workers] = np.arange(workers.size)
         # separations: posts end; out-of-county jobs end (reserved posts end by their policy's rule)
         u_sep = draws[0]
         in_capped = IS_CAPPED[option] & ~fixed & ~self.reserved[workers]
@@ -562,16 +576,17 @@ class ResettlementModel(mesa.Model):
         rate = np.where(searching, s.choice.review_rate_not_working, s.choice.review_rate)
         seeking = first_month | separated | (u_rev < rate) | self.force_review[workers]
         self.force_review[:] = False
-        seekers = workers[seeking]
-        seeker_was_out = was_out[seeking]
+        at = np.flatnonzero(seeking)  # the seekers' positions in `workers` (and in the draws)
+        seekers = workers[at]
         view = self.view()
         # priority: the policies' scores (e.g. zero-employment households first), then a lottery
-        lottery = draws[2, slot[seekers]]
+        lottery = draws[2, at]
         score = self.policies.sum_of("priority", view, (seekers.size,), seekers)
         # whole-number scores: one float key sorts as (-score, lottery), faster than lexsort
         whole = np.array_equal(score, np.floor(score))
         order = np.argsort(lottery - score) if whole else np.lexsort((lottery, -score))
-        seekers, seeker_was_out = seekers[order], seeker_was_out[order]
+        at, seekers = at[order], seekers[order]
+        seeker_was_out = was_out[at]
         current = pop.option[seekers]
         # utilities
         hh = pop.household[seekers]
@@ -615,9 +630,14 @@ class ResettlementModel(mesa.Model):
         if self.social is not None:
             p_find = p_find + s.ties.chain_migration * shares[:, Option.OUT_OF_COUNTY]
         p_find = p_find * self.shocks.job_finding_factor(self.month)  # a bad year for outside work
-        finds_out = draws[3, slot[seekers]] < np.minimum(p_find, 1.0)
+        finds_out = draws[3, at] < np.minimum(p_find, 1.0)
         u[~finds_out & (current != Option.OUT_OF_COUNTY), Option.OUT_OF_COUNTY] = -np.inf
-        u -= np.log(-np.log(np.maximum(noise[slot[seekers]], np.float32(1e-30))))  # Gumbel noise from the uniforms
+        gumbel = noise[at]  # Gumbel noise from the uniforms, -log(-log(x)), computed in place
+        np.maximum(gumbel, np.float32(1e-30), out=gumbel)
+        np.log(gumbel, out=gumbel)
+        np.negative(gumbel, out=gumbel)
+        np.log(gumbel, out=gumbel)
+        u -= gumbel
         # a reserved post or one's own business is kept unless something else ranks above
         # it (a reserved post without the switching cost: a stopgap holds no one back); it
         # is open to no one else
@@ -634,7 +654,7 @@ class ResettlementModel(mesa.Model):
         self.self_employed[seekers[~keep & own]] = False  # closed the business for other work
         # new out-of-county jobs get a sector
         newly_out = (choice == Option.OUT_OF_COUNTY) & (current != Option.OUT_OF_COUNTY)
-        sector_draw = draws[4, slot[seekers]] < s.wages.out_of_county_industry_share
+        sector_draw = draws[4, at] < s.wages.out_of_county_industry_share
         pop.out_sector_industry[seekers[newly_out]] = sector_draw[newly_out]
         pop.option[seekers] = choice
         returners = seeker_was_out & (choice != Option.OUT_OF_COUNTY) & self.member_relocated[seekers]
@@ -708,7 +728,7 @@ class ResettlementModel(mesa.Model):
             if weighted and t + 1 < turns:  # what the later turns see this member bring in
                 new = np.maximum(earn[rows, chosen], 0.0) * np.where(chosen == Option.OUT_OF_COUNTY, share_sent, 1.0)
                 new[chosen == Option.NOT_WORKING] = 0.0
-                brought += np.bincount(hh[rows], weights=new - self.contribution[who], minlength=pop.n_households)
+                brought[hh[rows]] += new - self.contribution[who]  # one row per household in a turn
                 self.contribution[who] = new
         return choice, keep
 
@@ -756,6 +776,7 @@ class ResettlementModel(mesa.Model):
             self.land_share[workers],
             distance,
             pop.female[workers],
+            by_option=True,
         )
         view = self.view()
         member_earn = np.zeros(pop.n_members)
@@ -775,7 +796,14 @@ class ResettlementModel(mesa.Model):
         out = workers[pop.option[workers] == Option.OUT_OF_COUNTY]
         pay = member_earn[out].copy()
         member_earn[out] = 0.0
-        earnings, pension = earnings_and_pensions(pop, member_earn, s.income.pension_yuan_month, s.income.pension_age)
+        earnings, pension = earnings_and_pensions(
+            pop,
+            member_earn,
+            s.income.pension_yuan_month,
+            s.income.pension_age,
+            earners=workers,
+            pensioners=self.pensioners,
+        )
         # only remittances reach the household, and they respond to what it needs
         sent = remittances(pop, out, pay, earnings + pension, s.wages)
         member_earn[out] = sent
@@ -784,7 +812,7 @@ class ResettlementModel(mesa.Model):
         self.remitted = np.bincount(pop.household[out], weights=sent, minlength=pop.n_households)
         earnings = earnings + self.remitted
         earnings = np.maximum(earnings - shocks.unpaid, 0.0)  # wages owed that never came
-        self.living_costs = destination_costs(pop, self.living_households(), self.labour, s.living_costs)
+        self.living_costs = destination_costs(pop, self.living_households(), self.labour_members, s.living_costs)
         costs = self.living_costs
         transfers = self.policies.transfers(view, earnings + pension)
         self.household_income = HouseholdIncome(earnings, pension, transfers, costs, shocks.medical)
@@ -795,7 +823,7 @@ class ResettlementModel(mesa.Model):
     def _social_month(self) -> None:
         """Ties form and fade (ties submodel on), and integration is updated."""
         s, pop = self.config, self.pop
-        counts = household_option_counts(pop, self.labour)
+        counts = household_option_counts(pop, self.labour_members)
         self.integration = economic_integration(pop, counts)
         social = self.social
         if social is None:
@@ -852,7 +880,7 @@ class ResettlementModel(mesa.Model):
         if self.social is None:
             raise RuntimeError("the ties submodel is off (ties.enabled = false): there is no social graph")
         pop, social = self.pop, self.social
-        counts = household_option_counts(pop, self.labour)
+        counts = household_option_counts(pop, self.labour_members)
         main = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), Option.NOT_WORKING)
         attrs = {
             "relocated": pop.relocated,
@@ -881,15 +909,14 @@ class ResettlementModel(mesa.Model):
         """
         pop, s = self.pop, self.config
         living = self.living_households()
-        members = np.flatnonzero(self.labour & living[pop.household])
+        members = self.labour_members[living[pop.household[self.labour_members]]]
         option = pop.option[members].astype(np.int64)
         out_ind = pop.out_sector_industry[members]
         counts, ind = grouped_counts(np.zeros(members.size, dtype=np.int64), 1, option, out_ind)
         shares = {k: float(v[0]) for k, v in employment_shares(counts, ind).items()}
         line = s.income.poverty_line_yuan
         zero = self.zero_employment()[living]
-        n_lab_h = np.bincount(pop.household, weights=self.labour, minlength=pop.n_households)[living]
-        with_labour = int((n_lab_h > 0).sum())
+        with_labour = int((self.labour_per_household[living] > 0).sum())
         carers = pop.care_duty[members]
         ind_dict: dict = {
             "month": self.month,
@@ -949,7 +976,8 @@ class ResettlementModel(mesa.Model):
                 "dependency_ratio": float((~working_age).sum() / max(int(working_age.sum()), 1)),
             }
         living = self.living_households()
-        carers = np.flatnonzero(pop.care_duty & living[pop.household])
+        carers = np.flatnonzero(pop.care_duty)
+        carers = carers[living[pop.household[carers]]]
         out = members[option == Option.OUT_OF_COUNTY]
         t, ev = self.demography_totals, self.year_events
         return {
@@ -996,9 +1024,10 @@ class ResettlementModel(mesa.Model):
         poor_people = np.bincount(h_wave, weights=size * poor, minlength=n)
         income = np.bincount(h_wave, weights=self.income_per_capita[households] * size, minlength=n)
         wave = pop.cohort[pop.household[members]].astype(np.int64)
-        n_lab = np.bincount(wave, minlength=n)
-        employed = np.bincount(wave[option != Option.NOT_WORKING], minlength=n)
-        out = np.bincount(wave[option == Option.OUT_OF_COUNTY], minlength=n)
+        by_option = np.bincount(wave * N_OPTIONS + option, minlength=n * N_OPTIONS).reshape(-1, N_OPTIONS)
+        n_lab = by_option.sum(axis=1)
+        employed = n_lab - by_option[:, Option.NOT_WORKING]
+        out = by_option[:, Option.OUT_OF_COUNTY]
         with np.errstate(invalid="ignore", divide="ignore"):
             values = {
                 "households": n_h[:n],

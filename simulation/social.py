@@ -99,8 +99,9 @@ def init_social(scenario: Scenario, pop: Population, rng: np.random.Generator) -
 
 
 def household_option_counts(pop: Population, labour: np.ndarray) -> np.ndarray:
-    """(households, N_OPTIONS): labour-force members of each household by option."""
-    workers = np.flatnonzero(labour)
+    """(households, N_OPTIONS): labour-force members of each household by option
+    (`labour`: a mask over member slots, or member indices)."""
+    workers = labour if labour.dtype != bool else np.flatnonzero(labour)
     flat = pop.household[workers].astype(np.int64) * N_OPTIONS + pop.option[workers]
     return np.bincount(flat, minlength=pop.n_households * N_OPTIONS).reshape(pop.n_households, N_OPTIONS)
 

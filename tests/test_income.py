@@ -10,6 +10,7 @@ from simulation.income import (
     HouseholdIncome,
     destination_costs,
     earnings_and_pensions,
+    pension_count,
     per_capita_annual,
     remittances,
 )
@@ -37,6 +38,18 @@ def test_earnings_sum_per_household_and_pensions_go_to_the_old(setting):
     assert elders[~pop.active].sum() == 0  # no pension counted before the household moves in
 
 
+def test_the_earners_and_pensioners_the_model_knows_give_the_same_sums_exactly(setting):
+    _scenario, pop = setting
+    rng = np.random.default_rng(5)
+    earners = np.flatnonzero(rng.random(pop.n_members) < 0.4)
+    member = np.zeros(pop.n_members)
+    member[earners] = rng.normal(900.0, 700.0, earners.size)  # some net earnings negative
+    full = earnings_and_pensions(pop, member, 100.0, 60)
+    fast = earnings_and_pensions(pop, member, 100.0, 60, earners=earners, pensioners=pension_count(pop, 60))
+    assert np.array_equal(full[0], fast[0]) and np.array_equal(full[1], fast[1])
+    assert full[0].sum() == pytest.approx(np.maximum(member, 0).sum())
+
+
 def test_negative_net_earnings_do_not_make_income_negative(setting):
     _scenario, pop = setting
     earnings, _pension = earnings_and_pensions(pop, np.full(pop.n_members, -500.0), 0.0, 60)
@@ -59,6 +72,8 @@ def test_living_costs_per_person_less_home_grown_food_for_farming_households(set
     assert costs[2] == pytest.approx(full * pop.size[2])
     assert costs[0] == pytest.approx((full - c.food_yuan_person_month * c.home_grown_share) * pop.size[0])
     assert costs[1] == 0 and (costs[~pop.relocated] == 0).all()
+    # the labour force as member indices gives the same costs
+    assert np.array_equal(destination_costs(pop, living, np.flatnonzero(labour), c), costs)
 
 
 def test_net_income_is_income_less_living_costs():

@@ -83,6 +83,9 @@ def test_earnings_rise_with_schooling_and_fall_with_distance():
     # junior middle, reference skill: exactly the base wage times the paid share of the year
     assert earn[1, Option.LOCAL_INDUSTRY] == pytest.approx(s.wages.local_industry * 10 / 12)
     assert earn[1, Option.PUBLIC_WELFARE] == s.policies.public_welfare_jobs.wage_yuan_month
+    # laid out option by option: the same numbers, column-major
+    by_option = member_earnings(s, economy(), edu, skill, np.ones(6), np.array([0, 0, 0, 0, 20, 200.0]), by_option=True)
+    assert np.array_equal(by_option, earn) and by_option.flags.f_contiguous and not earn.flags.f_contiguous
 
 
 def test_utilities_apply_push_pull_terms():

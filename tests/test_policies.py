@@ -247,3 +247,28 @@ def test_tapering_a_unit_lowers_its_cost_and_never_raises_it(name):
     assert (spent[6] <= spent[0] * (1 + 1e-9) + 1e-6).all(), name
     assert spent[6][17] < spent[0][17], name
     assert (spent[6][:12] == spent[0][:12]).all()  # identical before the taper
+
+
+def test_sum_of_adds_the_units_terms_in_order_and_is_zeros_without_any():
+    model = run(months=1)
+    policies, view = model.policies, model.view()
+
+    class Term:
+        def __init__(self, value):
+            self.value = value
+
+        def bonus(self, _view):
+            return self.value
+
+    a, b = np.array([0.1, -np.inf, 2.0]), np.array([0.2, 1.0, 3.0], dtype=np.float32)
+    policies.units = [Term(None), Term(a), Term(None), Term(b)]
+    total = policies.sum_of("bonus", view, (3,))
+    expected = np.zeros(3)
+    expected += a
+    expected += b
+    assert total.dtype == float and np.array_equal(total, expected)
+    assert total is not a and a[0] == 0.1  # a unit's own array is not written to
+    policies.units = [Term(np.True_)]  # a scalar term fills the shape
+    assert np.array_equal(policies.sum_of("bonus", view, (2,)), [1.0, 1.0])
+    policies.units = [Term(None)]
+    assert np.array_equal(policies.sum_of("bonus", view, (2, 2)), np.zeros((2, 2)))

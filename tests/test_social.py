@@ -60,6 +60,7 @@ def test_integration_index_definition():
     from simulation.social import household_option_counts
 
     counts = household_option_counts(pop, model.labour)
+    assert np.array_equal(household_option_counts(pop, model.labour_members), counts)  # indices or mask
     index = economic_integration(pop, counts) + social_integration(social, pop)
     assert (index >= 0).all() and (index <= 1).all()
     stayed = ~model.returned  # a household that went back this month left its local work after the update

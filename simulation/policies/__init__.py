@@ -109,13 +109,17 @@ class PolicySet:
         return out
 
     def sum_of(self, hook: str, view: MonthView, shape: tuple[int, ...], *args: Any) -> np.ndarray:
-        """Sum of the arrays the units return (zeros if none does)."""
-        out = np.zeros(shape)
+        """Sum of the arrays the units return (zeros if none does), as floats of `shape`."""
+        out = None
         for u in self.units:
             value = getattr(u, hook)(view, *args)
-            if value is not None:
+            if value is None:
+                continue
+            if out is None:  # the first term as it is (no pass adding it to zeros)
+                out = np.array(np.broadcast_to(value, shape), dtype=float)
+            else:
                 out += value
-        return out
+        return np.zeros(shape) if out is None else out
 
     def product_of(self, hook: str, view: MonthView, size: int) -> np.ndarray:
         """Product of the multipliers the units return (ones if none does)."""

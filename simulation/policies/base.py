@@ -158,6 +158,11 @@ class MonthView:
         return _frozen(self._model.labour)
 
     @property
+    def labour_members(self) -> np.ndarray:
+        """The labour force as member indices, ascending (fewer slots to look at than `labour`)."""
+        return _frozen(self._model.labour_members)
+
+    @property
     def option(self) -> np.ndarray:
         """Each member's work option now."""
         return _frozen(self._model.pop.option)
@@ -173,6 +178,12 @@ class MonthView:
         return _frozen(self._model.labour & self._model.living_households()[self._model.pop.household])
 
     @cached_property
+    def present_labour_members(self) -> np.ndarray:
+        """`present_labour` as member indices, ascending."""
+        members = self._model.labour_members
+        return _frozen(members[self._model.living_households()[self._model.pop.household[members]]])
+
+    @cached_property
     def zero_employment(self) -> np.ndarray:
         """Bool per household: has labour, but no labour member works."""
         return _frozen(self._model.zero_employment())
@@ -180,8 +191,7 @@ class MonthView:
     @cached_property
     def workers_per_household(self) -> np.ndarray:
         """Labour-force members per household."""
-        pop = self._model.pop
-        return _frozen(np.bincount(pop.household, weights=self._model.labour, minlength=pop.n_households))
+        return _frozen(self._model.labour_per_household.astype(float))
 
     @property
     def income_per_capita(self) -> np.ndarray:

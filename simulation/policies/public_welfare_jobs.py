@@ -52,9 +52,10 @@ def weak_labour(view: MonthView, members: np.ndarray, params: Params) -> np.ndar
 def other_work(view: MonthView, holders: np.ndarray) -> np.ndarray:
     """Per holder: another labour member of the household works."""
     pop = view.pop
-    working = view.labour & (view.option != Option.NOT_WORKING)
-    n_work = np.bincount(pop.household, weights=working, minlength=pop.n_households)
-    return n_work[pop.household[holders]] - working[holders] > 0
+    labour = view.labour_members  # holders are in the labour force
+    working = view.option[labour] != Option.NOT_WORKING
+    n_work = np.bincount(pop.household[labour], weights=working, minlength=pop.n_households)
+    return n_work[pop.household[holders]] - (view.option[holders] != Option.NOT_WORKING) > 0
 
 
 def least_able_to_go(view: MonthView, jobless_households: np.ndarray) -> np.ndarray:
@@ -104,7 +105,8 @@ class PublicWelfareJobs(FollowUpPolicy):
 
     def holders(self, view: MonthView) -> np.ndarray:
         """Members holding a shared public-welfare post (not a post another policy reserved)."""
-        return np.flatnonzero((view.option == Option.PUBLIC_WELFARE) & view.labour & ~view.reserved)
+        labour = view.labour_members
+        return labour[(view.option[labour] == Option.PUBLIC_WELFARE) & ~view.reserved[labour]]
 
     def funded(self, month: int) -> int:
         """Posts funded this month: the density's posts x the policy's intensity."""
@@ -167,7 +169,7 @@ class PublicWelfareJobs(FollowUpPolicy):
     def indicators(self, view: MonthView) -> dict[str, float]:
         holders = self.holders(view)
         posts = self.funded(view.month)
-        labour = np.flatnonzero(view.present_labour)
+        labour = view.present_labour_members
         weak = labour[weak_labour(view, labour, self.params)]
         employed = float((view.option[weak] != Option.NOT_WORKING).mean()) if weak.size else float("nan")
         if holders.size == 0:

@@ -891,6 +891,13 @@ def calibrate(
         str | None, typer.Option(help="Bayes: address of a running Dask scheduler (default: a local cluster).")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Bayes: seed of the sampler's proposals.")] = 1,
+    presets: Annotated[
+        bool,
+        typer.Option(
+            help="Bayes: only write the central particle's community files (central/<community>.toml) from the "
+            "posterior in --out; no fitting."
+        ),
+    ] = False,
     rounds: Annotated[
         int, typer.Option(min=0, help="Point: rounds of local refinement after the grid (each community, then shared).")
     ] = 2,
@@ -906,7 +913,11 @@ def calibrate(
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all processors).")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Directory for the calibrated files (default scenarios/calibrated).")
+        Path | None,
+        typer.Option(
+            help="Directory for the calibrated files (default scenarios/calibrated; Bayes: the central particle's in "
+            "its central/ folder)."
+        ),
     ] = None,
     set_: SetOption = None,
 ) -> None:
@@ -917,7 +928,9 @@ def calibrate(
     load_with_flags(None, set_, None)  # every --set checked against the schema before hours of fitting
     overrides = parse_set(set_ or [])
     workers = workers or default_workers()
-    if method == "bayes":
+    if method == "bayes" and presets:
+        _write_presets(out)
+    elif method == "bayes":
         if start is not None:
             fail("--start refines a point fit: use it with --method point (a Bayesian fit continues with --resume).")
         _calibrate_bayes(
@@ -939,6 +952,22 @@ def calibrate(
         _calibrate_point(rounds, seeds, community_evals, refit_evals, grid_evals, start, workers, out, overrides)
     else:
         fail(f"--method {method!r}: expected bayes or point")
+
+
+def _write_presets(out: Path | None) -> None:
+    """The central particle's community files from a posterior already written."""
+    from analysis.bayes import CENTRAL, PriorError, central_particle, read_posterior, write_presets
+    from analysis.calibration import CALIBRATED_DIR
+
+    try:
+        posterior = read_posterior(out or CALIBRATED_DIR)
+        written = write_presets(posterior, (out or CALIBRATED_DIR) / CENTRAL)
+    except (PriorError, ScenarioError) as exc:
+        fail(str(exc))
+    console.print(
+        f"Central particle: row {central_particle(posterior)} of {posterior.source}; "
+        f"wrote {', '.join(str(p) for p in written)}"
+    )
 
 
 def _calibrate_bayes(
@@ -1112,7 +1141,9 @@ def validate(
         str,
         typer.Option(
             help="posterior: the fitted shares and the pre-registered holdout (data/holdout.toml) against the "
-            "posterior predictive distribution; point: the calibrated files' replicates against the survey."
+            "posterior predictive distribution; point: replicates of one parameter set per community (the files in "
+            "--calibrated: the least-squares fit by default, scenarios/calibrated/central for the posterior's "
+            "central particle) against the survey."
         ),
     ] = "posterior",
     draws: Annotated[

@@ -40,12 +40,21 @@ from scenarios.loader import SCENARIO_DIR, override
 from scenarios.loader import validate as validate_scenario
 from scenarios.schema import Scenario
 
-from .calibration import CALIBRATED_DIR, COMMUNITIES, SURVEY_YEARS, community_data, observed, scale_community
+from .calibration import (
+    CALIBRATED_DIR,
+    COMMUNITIES,
+    SURVEY_YEARS,
+    community_data,
+    observed,
+    scale_community,
+    write_community_file,
+)
 from .runner import simulate
 
 PRIORS_PATH = SCENARIO_DIR.parent / "data" / "priors.toml"
 POSTERIOR_CSV = "posterior.csv"
 POSTERIOR_JSON = "posterior.json"
+CENTRAL = "central"  # the folder, beside the posterior, of its central particle's community files
 ABC_PEOPLE = 1_600  # relocated people simulated per community while fitting (the shares are scale-free)
 STAT_KEYS = ("share_agriculture", "share_industry", "share_part_time", "share_out_of_county")
 POOLED_EMPLOYMENT = "pooled.employment_rate"
@@ -589,7 +598,7 @@ def write_posterior(result: FitResult, directory: Path = CALIBRATED_DIR) -> list
     }
     js = directory / POSTERIOR_JSON
     js.write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
-    return [csv, js]
+    return [csv, js, *write_presets(read_posterior(directory), directory / CENTRAL)]
 
 
 @dataclass(frozen=True)
@@ -602,6 +611,7 @@ class Posterior:
     communities: tuple[str, ...]
     source: Path
     priors: dict[str, Prior] = field(default_factory=dict)  # by short name
+    overrides: dict[str, Any] = field(default_factory=dict)  # fixed settings of the fit (`calibrate --set`)
 
     def settings(self, row: int, community: str | None) -> dict[str, float]:
         """The scenario keys of particle `row` for a community (`None` or a community not
@@ -682,7 +692,46 @@ def read_posterior(directory: Path = CALIBRATED_DIR) -> Posterior:
         priors[short] = Prior(
             short, path, scope, p["distribution"], p["low"], p["high"], p.get("a", 1.0), p.get("b", 1.0), p["reason"]
         )
-    return Posterior(sample, paths, scopes, communities, csv, priors)
+    return Posterior(sample, paths, scopes, communities, csv, priors, dict(record.get("overrides") or {}))
+
+
+def central_particle(posterior: Posterior) -> int:
+    """The row of the posterior's most central particle: the one nearest, in posterior
+    standard deviations summed over every parameter, to the weighted medians. A joint
+    draw the fit accepted (medians taken one parameter at a time need not be one), for
+    the places that need a single parameter set."""
+    summary = posterior.summary().set_index("parameter")
+    names = list(posterior.paths)
+    x = posterior.sample[names].to_numpy(dtype=float)
+    sd = summary.loc[names, "sd"].to_numpy(dtype=float)
+    z = (x - summary.loc[names, "median"].to_numpy(dtype=float)) / np.where(sd > 0, sd, 1.0)
+    return int(np.argmin((z**2).sum(axis=1)))
+
+
+def write_presets(posterior: Posterior, directory: Path = CALIBRATED_DIR / CENTRAL) -> list[Path]:
+    """One scenario file per fitted community at the posterior's central particle
+    (`central_particle`), for what needs a single parameter set from the posterior (e.g.
+    `validate --method point --calibrated scenarios/calibrated/central`); `compare
+    --posterior` carries the whole posterior instead. Not yet the app's presets or the
+    policy tests' calibrated communities (docs/FIT.md, "What is left")."""
+    row = central_particle(posterior)
+    shared = [name for name in posterior.paths if posterior.scopes[name] == "shared"]
+    notes = {posterior.paths[name]: "shared by all six communities" for name in shared}
+    notes |= {key: "set for the fit (run.py calibrate --set)" for key in posterior.overrides}
+    written = []
+    for community in posterior.communities:
+        header = [
+            f"# {community}: the posterior's central particle (row {row} of {posterior.source.name}: the one",
+            "# nearest to every parameter's posterior median, in posterior standard deviations), written by",
+            "# `python run.py calibrate` (analysis/bayes.py, docs/FIT.md).",
+            "# One parameter set for what needs one (e.g. `validate --method point --calibrated` this folder);",
+            "# `compare --posterior N` carries the whole posterior (docs/FIT.md).",
+            "# The pre-registered holdout (data/holdout.toml) played no part in the fit.",
+        ]
+        values = {**posterior.settings(row, community), **posterior.overrides}
+        fitted_by = "the central particle of the posterior fitted to the 2020 survey"
+        written.append(write_community_file(community, directory, header, values, notes, fitted_by))
+    return written
 
 
 def identifiability(posterior: Posterior, level: float = 0.9) -> pd.DataFrame:

@@ -429,15 +429,58 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return data
 
 
+def write_community_file(
+    community: str,
+    directory: Path,
+    header: list[str],
+    values: dict[str, Any],
+    notes: dict[str, str],
+    fitted_by: str = "calibrated to the 2020 survey",
+) -> Path:
+    """A surveyed community's calibrated scenario file (full size): `header` comment lines,
+    the baseline it extends (by a path from `directory`), the profile's community section,
+    and `values` (dotted keys) in their tables, each with the note `notes` gives its key;
+    `fitted_by` goes into the description."""
+    c = read_toml(COMMUNITY_DIR / f"{community}.toml")["community"]
+    lines = [
+        *header,
+        f'extends = "{Path(os.path.relpath(SCENARIO_DIR / "baseline.toml", directory.resolve())).as_posix()}"',
+        f'name = "calibrated_{community}"',
+        f'description = "{c["name"]}, {fitted_by} ({SURVEY_YEARS} years after moving in)."',
+        "",
+        "[simulation]",
+        f"years = {SURVEY_YEARS}                            # from moving in to the survey (assumption)",
+        "",
+        "[community]",
+        *(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in c.items()),
+        "",
+    ]
+    tables: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        table, name = key.rsplit(".", 1)
+        tables.setdefault(table, {})[name] = value
+    for table, entries in tables.items():
+        lines.append(f"[{table}]")
+        for name, value in entries.items():
+            text = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
+            note = notes.get(f"{table}.{name}", "")
+            lines.append(f"{name} = {text}{'  # ' + note if note else ''}")
+        lines.append("")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{community}.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR) -> list[Path]:
     """One scenario file per community (full size) and a JSON record of the fit."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     bounds = "; ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in {**PER_COMMUNITY, **SHARED}.items())
+    notes = {key: "shared by all six communities" for key in SHARED}
+    notes |= {key: "set for the fit (run.py calibrate --set)" for key in result.overrides}
     for community, params in result.per_community.items():
-        profile = read_toml(COMMUNITY_DIR / f"{community}.toml")
-        c = profile["community"]
-        lines = [
+        header = [
             f"# {community}: calibrated to the 2020 survey by `python run.py calibrate` (analysis/calibration.py).",
             f"# Loss {result.loss[community]:.2f} (percentage points squared, five shares), seeds {list(result.seeds)}.",
             "# Fitted per community: local posts per 100 workers, the part-time farming constant, land kept at",
@@ -445,37 +488,9 @@ def write_calibrated(result: CalibrationResult, directory: Path = CALIBRATED_DIR
             "# chosen by the six share losses plus the pooled employment rate (docs/FIT.md).",
             f"# Bounds: {bounds}.",
             "# Income after relocation was not used: it is the out-of-sample check (run.py validate).",
-            f'extends = "{Path(os.path.relpath(SCENARIO_DIR / "baseline.toml", directory.resolve())).as_posix()}"',
-            f'name = "calibrated_{community}"',
-            f'description = "{c["name"]}, calibrated to the 2020 survey ({SURVEY_YEARS} years after moving in)."',
-            "",
-            "[simulation]",
-            f"years = {SURVEY_YEARS}                            # from moving in to the survey (assumption)",
-            "",
-            "[community]",
-            *(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in c.items()),
-            "",
         ]
-        tables: dict[str, dict[str, float]] = {}
-        for key, value in {**params, OUT_INDUSTRY: result.out_industry[community]}.items():
-            table, name = key.rsplit(".", 1)
-            tables.setdefault(table, {})[name] = value
-        for key, value in {**result.shared, **result.overrides}.items():
-            table, name = key.rsplit(".", 1)
-            tables.setdefault(table, {})[name] = value
-        for table, values in tables.items():
-            lines.append(f"[{table}]")
-            for name, value in values.items():
-                shared = f"{table}.{name}" in SHARED
-                note = "  # shared by all six communities" if shared else ""
-                if f"{table}.{name}" in result.overrides:
-                    note = "  # set for the fit (run.py calibrate --set)"
-                text = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
-                lines.append(f"{name} = {text}{note}")
-            lines.append("")
-        path = directory / f"{community}.toml"
-        path.write_text("\n".join(lines), encoding="utf-8")
-        written.append(path)
+        values = {**params, OUT_INDUSTRY: result.out_industry[community], **result.shared, **result.overrides}
+        written.append(write_community_file(community, directory, header, values, notes))
     record = {
         "shared": result.shared,
         "per_community": result.per_community,

@@ -18,6 +18,7 @@ from analysis.bayes import (
     PriorError,
     Problem,
     Simulator,
+    central_particle,
     fit,
     identifiability,
     pair_figure,
@@ -125,8 +126,19 @@ def test_posterior_files_round_trip_and_bad_files_are_named(tmp_path):
     problem = tiny()
     result = fit(problem, tmp_path / "abc.db", population=20, generations=1)
     written = write_posterior(result, tmp_path / "cal")
-    assert [p.name for p in written] == ["posterior.csv", "posterior.json"]
+    assert [p.name for p in written] == ["posterior.csv", "posterior.json", "kaili_qingquan.toml"]
     post = read_posterior(tmp_path / "cal")
+    # the central particle's file, on top of the community's full-size profile
+    preset = load_scenario(tmp_path / "cal" / "central" / "kaili_qingquan.toml")
+    centre = central_particle(post)
+    assert preset.choice.constant.out_of_county == pytest.approx(
+        post.sample.at[centre, "out_of_county_constant"], abs=1e-4
+    )
+    assert preset.labour_demand.industry_posts_per_100_workers == pytest.approx(
+        post.sample.at[centre, "kaili_qingquan.industry_posts"], abs=1e-4
+    )
+    assert preset.community == load_scenario(None, community="kaili_qingquan").community
+    assert preset.name == "calibrated_kaili_qingquan"
     assert len(post.sample) == 20 and post.sample["weight"].sum() == pytest.approx(1.0)
     row = int(post.draw(1, seed=3)[0])
     settings = post.settings(row, "kaili_qingquan")
@@ -192,6 +204,33 @@ def test_the_six_communities_are_fitted_with_shared_behaviour():
         params = dict.fromkeys(problem.names, 1.0)
         settings = problem.settings_for(params, community)
         assert len(settings) == 7
+
+
+def test_the_central_particle_is_the_one_nearest_the_medians():
+    names = ["a", "kaili_qingquan.b"]
+    sample = pd.DataFrame(
+        {"weight": [0.1, 0.3, 0.3, 0.3], "a": [0.0, 1.0, 2.0, 9.0], "kaili_qingquan.b": [5.0, 0.0, 1.0, 2.0]}
+    )
+    scopes = {"a": "shared", "kaili_qingquan.b": "per_community"}
+    post = Posterior(sample, dict.fromkeys(names, "x.y"), scopes, ("kaili_qingquan",), Path("posterior.csv"))
+    # weighted medians: a 2.0, b 1.0; the row at both medians is row 2
+    assert central_particle(post) == 2
+    sample.loc[2, "kaili_qingquan.b"] = 5.0  # medians now a 2, b 2: row 1 (1, 0) is nearest in sd units
+    assert central_particle(post) == 1
+
+
+def test_the_committed_central_files_are_the_committed_posteriors_central_particle():
+    post = read_posterior()
+    centre = central_particle(post)
+    for community in COMMUNITIES:
+        preset = load_scenario(Path(post.source).parent / "central" / f"{community}.toml")
+        for path, value in post.settings(centre, community).items():
+            section, *rest = path.split(".")
+            got = getattr(preset, section)
+            for part in rest:
+                got = getattr(got, part)
+            assert got == pytest.approx(value, abs=1e-4), (community, path)
+        assert preset.population.land_mu_per_person <= 1.0  # never more land than before the move
 
 
 def test_identifiability_reports_narrowing_and_trade_offs():

@@ -197,6 +197,13 @@ def test_bayesian_calibrate_then_validate_with_a_planted_holdout_miss(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (out / "posterior.csv").exists() and (db.parent / "identifiability.csv").exists()
     assert "Posterior (weighted)" in done.stdout
+    presets = sorted(p.name for p in (out / "central").glob("*.toml"))
+    assert len(presets) == 6 and "kaili_qingquan.toml" in presets  # the central particle, one file per community
+    (out / "central" / "kaili_qingquan.toml").unlink()
+    rewritten = cli("calibrate", "--presets", "--out", str(out))
+    assert rewritten.returncode == 0 and (out / "central" / "kaili_qingquan.toml").exists(), rewritten.stderr
+    nothing = cli("calibrate", "--presets", "--out", str(tmp_path / "empty"))
+    assert nothing.returncode != 0 and "posterior.csv: not found" in nothing.stderr
     again = cli("calibrate", "--resume", "--generations", "1", "--people", "200", "--db", str(db), "--out", str(out))
     assert again.returncode == 0, again.stderr  # nothing left to run: the stored fit is written again
     wrong = cli("calibrate", "--resume", "--people", "300", "--db", str(db), "--out", str(out))

@@ -47,6 +47,7 @@ from .indicators import (
     grouped_counts,
     weighted_median,
 )
+from .keyed import KeyedDraws, Purpose
 from .labour import (
     Economy,
     household_turns,
@@ -266,6 +267,8 @@ class ResettlementModel(mesa.Model):
         self.policies = PolicySet(scenario, self)
         # the shocks' own stream, spawned after the policies' so that neither changes the other
         self.shocks = ShockState(scenario.shocks, pop, self.rng.spawn(1)[0])
+        # draws keyed by unit (ties, posts that end), from a stream spawned after the shocks'
+        self.keyed = KeyedDraws(self.rng.spawn(1)[0])
         self.shock_separated = np.zeros(n_m, dtype=bool)
         self.flows = PovertyFlows(n_h)
         self.living_costs = np.zeros(n_h)  # this month's extra costs of living in town, per household
@@ -462,14 +465,16 @@ class ResettlementModel(mesa.Model):
 
     def _release_excess_posts(self) -> None:
         """Where an option has fewer posts than holders (a policy ended or shrank), the
-        excess holders, drawn at random, lose their posts and look for work this month."""
+        excess holders, drawn at random, lose their posts and look for work this month
+        (ranked by a draw keyed by member, so the main stream is not touched)."""
         held = self.posts_held()
         over = np.flatnonzero(held > self.economy.capacity)
         for option in over:
             holders = np.flatnonzero(self._shared_holders() & (self.pop.option == option))
             excess = int(held[option] - max(self.economy.capacity[option], 0))
             lose = np.zeros(self.pop.n_members, dtype=bool)
-            lose[self.rng.choice(holders, size=excess, replace=False)] = True
+            rank = np.argsort(self.keyed.uniform(self.month, Purpose.RELEASE, holders), kind="stable")
+            lose[holders[rank[:excess]]] = True
             self._stop_work(lose)
             self.force_review |= lose
 
@@ -829,7 +834,9 @@ class ResettlementModel(mesa.Model):
         if social is None:
             return
         participation = self.policies.activity_participation(self.view(), s.ties.activity_participation)
-        update_ties(social, s, pop, self.labour, counts, participation, self.returned | ~pop.active, self.rng)
+        update_ties(
+            social, s, pop, self.labour, counts, participation, self.returned | ~pop.active, self.keyed, self.month
+        )
         refresh_tie_flags(social, pop)
         self.integration = self.integration + social_integration(social, pop)
         every, at_end = s.ties.metrics_every_months, s.ties.metrics_at_end

@@ -165,13 +165,14 @@ def pairs_within_groups(group: np.ndarray, density: float, rng: np.random.Genera
 
 
 def random_partner_in_block(
-    members: np.ndarray, block: np.ndarray, rng: np.random.Generator, order: np.ndarray | None = None
+    members: np.ndarray, block: np.ndarray, draw: np.ndarray, order: np.ndarray | None = None
 ) -> np.ndarray:
     """For each of `members`, a random unit from the same block.
 
     Args:
         members: unit indices that look for a partner.
         block: block id of every unit (e.g. the building of each household), any order.
+        draw: one uniform in [0, 1) per member (which unit of the block it meets).
         order: `argsort(block)` if already known (saves a sort for blocks that do not change).
 
     Returns:
@@ -182,5 +183,5 @@ def random_partner_in_block(
     sorted_block = block[order]
     start = np.searchsorted(sorted_block, block[members], side="left")
     end = np.searchsorted(sorted_block, block[members], side="right")
-    pick = start + np.floor(rng.random(members.shape[0]) * (end - start)).astype(np.int64)
+    pick = start + np.floor(draw * (end - start)).astype(np.int64)
     return order[pick]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .keyed import KeyedDraws, Purpose, meetings
 from .network import TieKind, TieNetwork, pairs_within_groups, random_partner_in_block
 from .options import IS_LOCAL_NON_FARM, LOCAL_NON_FARM, N_OPTIONS, Option
 from .population import Population
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 # Integration index weights (a definition, documented in docs/MODEL.md 7.7)
 BRIDGING_WEIGHT, LOCAL_TIE_WEIGHT, WORK_WEIGHT = 0.5, 0.2, 0.3
 BRIDGING_SCALE = 3.0  # strength-weighted bridging ties at which the bridging part is 63 % full
+STRENGTH_TOLERANCE = np.float32(1e-4)  # a tie this weak has faded to 0 (rounding of float32 steps)
 
 
 @dataclass
@@ -117,20 +119,16 @@ def contact_shares(state: SocialState, pop: Population, counts: np.ndarray, seek
     return np.divide(around, total, out=np.zeros_like(around), where=total > 0)
 
 
-def _accept(state: SocialState, u: np.ndarray, v: np.ndarray, homophily: float, p: float, rng) -> np.ndarray:
-    """Whether a meeting of u and v becomes a tie: same origin always may; across origin
-    villages the chance falls by half the homophily, across ethnic groups by all of it."""
+def _accept(
+    state: SocialState, u: np.ndarray, v: np.ndarray, homophily: float, p: float, draw: np.ndarray
+) -> np.ndarray:
+    """Whether a meeting of u and v becomes a tie (`draw`: one uniform per meeting): same
+    origin always may; across origin villages the chance falls by half the homophily,
+    across ethnic groups by all of it."""
     same_origin = state.origin_group[u] == state.origin_group[v]
     same_ethnic = state.ethnicity[u] == state.ethnicity[v]
     factor = np.where(same_origin, 1.0, np.where(same_ethnic, 1.0 - 0.5 * homophily, 1.0 - homophily))
-    return rng.random(u.shape[0]) < p * factor
-
-
-def _meetings(rate: float, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each unit meets Poisson(rate) others this month: the unit repeated per meeting."""
-    if units.size == 0 or rate <= 0:
-        return units[:0]
-    return np.repeat(units, rng.poisson(rate, units.shape[0]))
+    return draw < p * factor
 
 
 def update_ties(
@@ -141,9 +139,13 @@ def update_ties(
     counts: np.ndarray,
     participation: float,
     returned: np.ndarray,
-    rng: np.random.Generator,
+    draws: KeyedDraws,
+    month: int,
 ) -> None:
     """One month of tie formation (neighbours, co-workers, activities) and fading.
+
+    Every draw is keyed by the household, member or tie it decides (`simulation.keyed`),
+    so a household meets the same people in two paired runs unless its own state differs.
 
     Args:
         counts: `household_option_counts` after this month's choice.
@@ -160,37 +162,48 @@ def update_ties(
     state.away = np.where(mostly_out, state.away + 1, 0).astype(np.int16)
     away = (state.away >= t.away_months) | returned
     # neighbours in the same building
-    u = _meetings(t.neighbour_meetings_per_month, homes, rng)
-    v = random_partner_in_block(u, state.building, rng, order=state.building_order)
-    ok = _accept(state, u, v, t.homophily, t.formation_probability, rng) & present[v]
+    u, at = meetings(draws, month, Purpose.NEIGHBOUR_COUNT, t.neighbour_meetings_per_month, homes)
+    v = random_partner_in_block(
+        u, state.building, draws.uniform(month, Purpose.NEIGHBOUR_PARTNER, at), order=state.building_order
+    )
+    accept = draws.uniform(month, Purpose.NEIGHBOUR_ACCEPT, at)
+    ok = _accept(state, u, v, t.homophily, t.formation_probability, accept) & present[v]
     net.add(u[ok], v[ok], TieKind.NEIGHBOUR)
-    # co-workers: local workers meet others in the same local sector
+    # co-workers: local workers meet others in the same local sector (keyed by member)
     local_workers = np.flatnonzero(labour & IS_LOCAL_NON_FARM[pop.option] & present[pop.household])
-    w = _meetings(t.coworker_meetings_per_month, np.arange(local_workers.size), rng)
-    partner = random_partner_in_block(w, pop.option[local_workers], rng)
-    hu, hv = pop.household[local_workers[w]], pop.household[local_workers[partner]]
-    ok = _accept(state, hu, hv, t.homophily, t.formation_probability, rng)
+    worker, at = meetings(draws, month, Purpose.COWORKER_COUNT, t.coworker_meetings_per_month, local_workers)
+    position = np.searchsorted(local_workers, worker)
+    partner = random_partner_in_block(
+        position, pop.option[local_workers], draws.uniform(month, Purpose.COWORKER_PARTNER, at)
+    )
+    hu, hv = pop.household[worker], pop.household[local_workers[partner]]
+    ok = _accept(state, hu, hv, t.homophily, t.formation_probability, draws.uniform(month, Purpose.COWORKER_ACCEPT, at))
     net.add(hu[ok], hv[ok], TieKind.COWORKER)
     # community activities
-    state.participates = present & (rng.random(pop.n_households) < participation)
+    households = np.arange(pop.n_households)
+    state.participates = present & (draws.uniform(month, Purpose.PARTICIPATION, households) < participation)
     joined = np.flatnonzero(state.participates)
-    a = _meetings(t.activity_meetings_per_month, joined, rng)
+    a, at = meetings(draws, month, Purpose.ACTIVITY_COUNT, t.activity_meetings_per_month, joined)
     if joined.size > 1:
-        b = joined[rng.integers(0, joined.size, a.shape[0])]
-        ok = _accept(state, a, b, t.homophily, t.formation_probability, rng)
+        pick = np.floor(draws.uniform(month, Purpose.ACTIVITY_PARTNER, at) * joined.size).astype(np.int64)
+        b = joined[pick]
+        ok = _accept(
+            state, a, b, t.homophily, t.formation_probability, draws.uniform(month, Purpose.ACTIVITY_ACCEPT, at)
+        )
         net.add(a[ok], b[ok], TieKind.ACTIVITY)
-    _fade(state, scenario, pop, counts, away, rng)
+    _fade(state, scenario, pop, counts, away, draws.uniform(month, Purpose.CONTACT, net.key))
 
 
-def _fade(state: SocialState, scenario: Scenario, pop, counts: np.ndarray, away: np.ndarray, rng) -> None:
-    """Ties in contact this month are refreshed; the others lose 1/memory of strength."""
+def _fade(state: SocialState, scenario: Scenario, pop, counts: np.ndarray, away: np.ndarray, draw: np.ndarray) -> None:
+    """Ties in contact this month are refreshed; the others lose 1/memory of strength
+    (`draw`: one uniform per tie, keyed by the tie)."""
     t = scenario.ties
     net = state.network
     if len(net) == 0:
         return
     src, dst, kind = net.src, net.dst, net.kind
-    p = np.asarray(t.contact_probability.as_tuple(), dtype=np.float32)[kind]
-    contact = rng.random(src.shape[0], dtype=np.float32) < p
+    p = np.asarray(t.contact_probability.as_tuple())[kind]
+    contact = draw < p
     # still co-workers: both households have a local non-farm worker in a common sector
     sectors = np.zeros(pop.n_households, dtype=np.int8)
     for bit, option in enumerate(LOCAL_NON_FARM):
@@ -202,7 +215,9 @@ def _fade(state: SocialState, scenario: Scenario, pop, counts: np.ndarray, away:
     contact &= ~(away[src] | away[dst])
     fade = 1.0 / np.asarray(t.memory_months.as_tuple(), dtype=np.float32)
     net.strength = np.where(contact, np.float32(1.0), net.strength - fade[kind])
-    net.keep(net.strength > 0)
+    # gone at 0: in float32, 1 - 12 x (1/12) leaves about 7e-8, which kept a tie one month
+    # more (and open to contact); a tolerance far below one step of fading drops it
+    net.keep(net.strength > STRENGTH_TOLERANCE)
 
 
 def refresh_tie_flags(state: SocialState, pop: Population) -> None:

@@ -131,12 +131,22 @@ def test_pairs_within_groups_density_and_groups():
     assert u.size == 40_000
 
 
-def test_random_partner_stays_in_block():
+def test_random_partner_stays_in_block_and_is_uniform_within_it():
     rng = np.random.default_rng(1)
     block = rng.integers(0, 20, 500)
     members = rng.integers(0, 500, 2000)
-    partner = random_partner_in_block(members, block, rng)
+    partner = random_partner_in_block(members, block, rng.random(members.size))
     assert (block[partner] == block[members]).all()
     order = np.argsort(block, kind="stable")
-    again = random_partner_in_block(members, block, np.random.default_rng(1), order=order)
+    again = random_partner_in_block(members, block, rng.random(members.size), order=order)
     assert (block[again] == block[members]).all()
+    # the draw picks the unit: 0 the first of the block, just under 1 the last
+    first = random_partner_in_block(members, block, np.zeros(members.size), order=order)
+    last = random_partner_in_block(members, block, np.full(members.size, 1 - 1e-12), order=order)
+    for m, a, b in zip(members[:50], first[:50], last[:50], strict=True):
+        same = np.flatnonzero(block == block[m])
+        assert a == same[0] and b == same[-1]
+    # uniform within a block of 3 units
+    three = np.array([0, 0, 0, 1])
+    picks = random_partner_in_block(np.zeros(30_000, dtype=np.int64), three, rng.random(30_000))
+    assert np.allclose(np.bincount(picks, minlength=4)[:3] / 30_000, 1 / 3, atol=0.01)

@@ -209,9 +209,12 @@ def test_without_the_handover_old_houses_stay_and_their_reclamation_is_booked():
 # Today's model (commit 968bdb0, before the stage existed), seed 7, the small community:
 # relocated households, people, sum of ages, of schooling levels, of waves, of villages,
 # carers; then after 24 months the members in each option, households gone back, people.
+# The 24-month part was re-taken when the ties' draws were keyed (simulation/keyed.py:
+# the same law, other numbers) and ties at strength 0 were dropped without a month's
+# float32 grace; at 968bdb0 it read 4331, 223, 111, 16, 165, 91, 327, 0, 3, 4003.
 # Rules added since are switched back to that model's (`BEFORE`), so the comparison stays
 # with the commit: the household's strategy off, the allowance's withdrawal at 0.5.
-TODAY = [851, 4000, 124559, 3959, 1340, 83509, 109, 4331, 223, 111, 16, 165, 91, 327, 0, 3, 4003]
+TODAY = [851, 4000, 124559, 3959, 1340, 83509, 109, 4327, 223, 111, 14, 163, 93, 333, 0, 7, 4005]
 BEFORE = {"choice.household_strategy": False, "policies.subsistence_allowance.benefit_withdrawal": 0.5}
 
 

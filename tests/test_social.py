@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from simulation import ResettlementModel
-from simulation.network import TieKind
-from simulation.social import economic_integration, init_social, social_integration
+from simulation.network import TieKind, TieNetwork
+from simulation.social import (
+    _fade,
+    economic_integration,
+    household_option_counts,
+    init_social,
+    social_integration,
+    update_ties,
+)
 
 from .conftest import small_scenario
 
 SEEDS = (1, 2, 3, 4)
 
 
-def final(overrides: dict | None = None, *, key: str, years: int = 3) -> np.ndarray:
+def final(overrides: dict | None = None, *, key: str, years: int = 3, seeds=SEEDS) -> np.ndarray:
     values = []
-    for seed in SEEDS:
+    for seed in seeds:
         model = ResettlementModel(small_scenario(overrides, years=years), seed=seed)
         model.run()
         values.append(model.indicators[key])
@@ -57,8 +67,6 @@ def test_integration_index_definition():
     model = ResettlementModel(scenario, seed=3)
     model.run(6)
     social, pop = model.social, model.pop
-    from simulation.social import household_option_counts
-
     counts = household_option_counts(pop, model.labour)
     assert np.array_equal(household_option_counts(pop, model.labour_members), counts)  # indices or mask
     index = economic_integration(pop, counts) + social_integration(social, pop)
@@ -74,6 +82,66 @@ def test_integration_index_definition():
     # the economic part is 0.3 x the share of labour in local non-farm work, ties or not
     worker = (counts.sum(axis=1) == 2) & (counts[:, [1, 2, 3, 7]].sum(axis=1) == 1)
     assert worker.any() and np.allclose(economic_integration(pop, counts)[worker], 0.15)
+
+
+def _ties_after(model: ResettlementModel, counts: np.ndarray, returned: np.ndarray, month: int) -> dict:
+    """Tie -> strength after one `update_ties` on a copy of the model's ties (no activities)."""
+    state = copy.deepcopy(model.social)
+    update_ties(state, model.config, model.pop, model.labour, counts, 0.0, returned, model.keyed, month)
+    net = state.network
+    return dict(zip(zip(net.src.tolist(), net.dst.tolist(), strict=True), net.strength.tolist(), strict=True))
+
+
+def test_a_households_meetings_and_contacts_do_not_depend_on_others():
+    """Keyed draws: one more household gone back changes its own ties only (neighbour
+    meetings and the fading of every other tie stay as they were), so paired runs stay paired."""
+    model = ResettlementModel(small_scenario(), seed=5)
+    model.run(4)
+    pop = model.pop
+    counts = household_option_counts(pop, model.labour_members)
+    gone = model.returned | ~pop.active
+    no_local_work = counts[:, [1, 2, 3, 7]].sum(axis=1) == 0
+    stays = _ties_after(model, counts, gone, 5)
+    changed = 0
+    for h in np.flatnonzero(~gone & no_local_work & (model.social.network.degree() >= 3))[:6]:
+        leaves = _ties_after(model, counts, gone | (np.arange(pop.n_households) == h), 5)
+        without_h = [{k: v for k, v in ties.items() if h not in k} for ties in (stays, leaves)]
+        assert without_h[0] == without_h[1] and len(without_h[0]) > 100
+        changed += stays != leaves  # its own ties change (unless none was in contact or met)
+    assert changed >= 3
+    assert stays != _ties_after(model, counts, gone, 6)  # another month, other draws
+
+
+def test_new_ties_join_households_present_only():
+    """Households gone back or not yet moved in meet nobody (neighbours included)."""
+    model = ResettlementModel(small_scenario(), seed=6)
+    model.run(3)
+    pop = model.pop
+    gone = model.returned | ~pop.active
+    gone[np.flatnonzero(~gone)[::3]] = True  # a third more away this month
+    counts = household_option_counts(pop, model.labour_members)
+    before = set(zip(model.social.network.src.tolist(), model.social.network.dst.tolist(), strict=True))
+    new = [tie for month in range(4, 10) for tie in _ties_after(model, counts, gone, month) if tie not in before]
+    assert len(new) > 60
+    assert not any(gone[a] or gone[b] for a, b in new)
+
+
+def test_a_tie_without_contact_lasts_exactly_its_memory():
+    """Strength falls by 1/memory a month and the tie is gone at 0: 36 months for village
+    ties, 12 for the others (float32 rounding once left a tie a 13th month at 7e-8)."""
+    model = ResettlementModel(small_scenario(), seed=1)
+    pop, scenario = model.pop, model.config
+    state = copy.deepcopy(model.social)
+    net = TieNetwork(pop.n_households)
+    net.add(np.arange(4), np.arange(4) + 10, np.arange(4))  # one tie of each kind
+    state.network, state.participates = net, np.zeros(pop.n_households, dtype=bool)
+    counts = np.zeros((pop.n_households, 8), dtype=np.int64)
+    away = np.zeros(pop.n_households, dtype=bool)
+    lasted = np.zeros(4, dtype=int)
+    for _ in range(40):
+        lasted[net.kind] += 1
+        _fade(state, scenario, pop, counts, away, np.ones(len(net)))  # no contact drawn
+    assert lasted.tolist() == [36, 12, 12, 12]
 
 
 def test_social_graph_has_exactly_the_internal_edges():
@@ -106,9 +174,14 @@ def test_more_community_activities_raise_cross_origin_ties_and_integration():
 
 
 def test_mixed_allocation_gives_more_cross_origin_ties():
-    clustered = final(key="cross_origin_tie_share")
-    mixed = final({"ties.allocation": "mixed"}, key="cross_origin_tie_share")
-    assert (mixed > clustered).all() and (mixed - clustered).mean() > 0.02
+    """Over 8 paired seeds (the effect, about 3 points, is near the seed noise of one run:
+    one seed in eight goes the other way by 0.3 points)."""
+    seeds = range(1, 9)
+    clustered = final(key="cross_origin_tie_share", seeds=seeds)
+    mixed = final({"ties.allocation": "mixed"}, key="cross_origin_tie_share", seeds=seeds)
+    d = mixed - clustered
+    low = d.mean() - stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    assert low > 0 and d.mean() > 0.02, (d.mean(), low)
 
 
 def test_longer_transition_gives_at_least_as_many_returns():

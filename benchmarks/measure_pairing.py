@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.compare import run_experiment
-from scenarios.loader import SCENARIO_DIR, apply_overrides, resolve_extends
-from tests.test_policy_effects import PEOPLE, with_policy
+from scenarios.loader import SCENARIO_DIR
+from tests.test_policy_effects import base_data, with_policy
 
 POLICIES = ("public_welfare_jobs", "workshops", "skills_training", "employment_guarantee", "monitoring")
 KEYS = {"poverty_rate": ("points", 100.0), "income_per_capita_mean": ("yuan", 1.0)}
@@ -31,19 +31,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    data = resolve_extends(SCENARIO_DIR / "calibrated" / "central" / f"{args.community}.toml")
-    c = data["community"]
-    factor = PEOPLE / c["relocated_population"]
-    data = apply_overrides(
-        data,
-        {
-            "community.relocated_population": PEOPLE,
-            "community.relocated_labour_force": round(c["relocated_labour_force"] * factor),
-            "community.source_villages": max(1, round(c["source_villages"] * factor)),
-            "simulation.years": 10,
-            "ties.metrics_at_end": False,
-        },
-    )
+    data = base_data(args.community, SCENARIO_DIR / "calibrated" / "central")
     scenarios = {"base": with_policy(data, None), **{p: with_policy(data, p) for p in POLICIES}}
     exp = run_experiment(scenarios, replicates=args.seeds, seed=1, workers=args.workers, networks=False)
     last_year = exp.tidy[exp.tidy["month"] > 108].groupby(["scenario", "replicate"]).mean(numeric_only=True)

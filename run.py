@@ -886,6 +886,13 @@ def calibrate(
         float,
         typer.Option(min=0.1, help="Bayes: proposal kernel width as a multiple of pyabc's (see analysis.bayes)."),
     ] = 3.0,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            help="Bayes: proposal kernel, reflected (a diagonal normal folded back into the prior's bounds) or "
+            "normal (pyabc's multivariate normal, proposals outside redrawn, as in the earlier fits)."
+        ),
+    ] = "reflected",
     people: Annotated[int, typer.Option(min=200, help="Bayes: relocated people simulated per community.")] = 1_600,
     scheduler: Annotated[
         str | None, typer.Option(help="Bayes: address of a running Dask scheduler (default: a local cluster).")
@@ -941,6 +948,7 @@ def calibrate(
             resume,
             overwrite,
             kernel_scale,
+            kernel,
             people,
             scheduler,
             seed,
@@ -978,6 +986,7 @@ def _calibrate_bayes(
     resume: bool,
     overwrite: bool,
     kernel_scale: float,
+    kernel: str,
     people: int,
     scheduler: str | None,
     seed: int,
@@ -1008,7 +1017,8 @@ def _calibrate_bayes(
         err_console.print(
             f"ABC-SMC: {len(problem.names)} parameters, {len(problem.observed)} statistics, {population} particles "
             f"a generation, up to {generations} generations or {minutes:g} minutes, "
-            f"{'scheduler ' + scheduler if scheduler else f'{workers} local worker(s)'}; history in {db}"
+            f"{'scheduler ' + scheduler if scheduler else f'{workers} local worker(s)'}, {kernel} kernel at "
+            f"{kernel_scale:g}x; history in {db}"
         )
         result = fit(
             problem,
@@ -1022,6 +1032,7 @@ def _calibrate_bayes(
             resume=resume,
             overwrite=overwrite,
             kernel_scale=kernel_scale,
+            kernel=kernel,
         )
     except PriorError as exc:
         fail(str(exc))

@@ -302,3 +302,40 @@ def test_the_fast_prior_and_kernel_are_the_distributions_pyabc_would_use():
     assert np.abs(np.cov(drawn.T) - expected_cov).max() < 0.05 * np.abs(expected_cov).max()
     x = fast.rvs()
     assert fast.pdf(x) == pytest.approx(slow.pdf(x))
+
+
+def test_the_reflected_kernel_is_a_density_on_the_box_and_flat_to_its_bounds():
+    """Proposals never leave the prior's box and their density integrates to one over it;
+    where the population fills the box evenly, so does the proposal, up to the bounds,
+    where pyabc's normal kernel (proposals outside redrawn) falls to about half: the
+    variance of the importance weights that collapsed the fits (docs/FIT.md)."""
+    from analysis.bayes import transition
+
+    rng = np.random.default_rng(4)
+    bounds = {"a": (0.0, 1.0), "b": (-2.0, 3.0), "c": (0.0, 80.0)}
+    low, high = np.array([0.0, -2.0, 0.0]), np.array([1.0, 3.0, 80.0])
+    particles = pd.DataFrame(
+        {"a": rng.uniform(0, 1, 200), "b": rng.normal(1.6, 0.3, 200).clip(-2, 3), "c": rng.uniform(0, 80, 200)}
+    )
+    w = np.full(200, 1 / 200)
+    reflected = transition("reflected", bounds, 3.0)
+    reflected.fit(particles, w)
+    np.random.seed(5)
+    drawn = np.array([list(reflected.rvs().values()) for _ in range(5000)])
+    assert ((drawn >= low) & (drawn <= high)).all()
+    assert drawn[:, 1].mean() == pytest.approx(particles["b"].mean(), abs=0.02)
+    uniform = pd.DataFrame(rng.uniform(low, high, size=(20000, 3)), columns=list("abc"))
+    assert reflected.pdf(uniform).mean() * np.prod(high - low) == pytest.approx(1.0, abs=0.05)
+    assert reflected.pdf(pd.Series({"a": 1.01, "b": 0.0, "c": 1.0})) == 0.0
+
+    # a population spread evenly over its box: the proposal should be as even
+    even = pd.DataFrame({"a": (np.arange(200) + 0.5) / 200})
+    edge_to_middle = {}
+    for kind in ("reflected", "normal"):
+        kernel = transition(kind, {"a": (0.0, 1.0)}, 3.0)
+        kernel.fit(even, w)
+        edge_to_middle[kind] = kernel.pdf(pd.Series({"a": 0.01})) / kernel.pdf(pd.Series({"a": 0.5}))
+    assert edge_to_middle["reflected"] == pytest.approx(1.0, abs=0.02)
+    assert edge_to_middle["normal"] < 0.7
+    with pytest.raises(PriorError, match="kernel 'wide': expected one of reflected, normal"):
+        transition("wide", bounds)

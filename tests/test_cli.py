@@ -208,6 +208,10 @@ def test_bayesian_calibrate_then_validate_with_a_planted_holdout_miss(tmp_path):
     assert again.returncode == 0, again.stderr  # nothing left to run: the stored fit is written again
     wrong = cli("calibrate", "--resume", "--people", "300", "--db", str(db), "--out", str(out))
     assert wrong.returncode != 0 and "differs from this one in ['people']" in wrong.stderr
+    stored = db.read_bytes()
+    kernel = cli("calibrate", "--overwrite", "--kernel", "wide", "--people", "200", "--db", str(db), "--out", str(out))
+    assert kernel.returncode != 0 and "kernel 'wide': expected one of reflected, normal" in kernel.stderr
+    assert db.read_bytes() == stored  # refused before the stored fit was touched
     holdout = (ROOT / "data" / "holdout.toml").read_text(encoding="utf-8").replace("target = 36.6", "target = 99.0")
     (tmp_path / "holdout.toml").write_text(holdout, encoding="utf-8")
     checked = cli(

@@ -152,6 +152,12 @@ def _reflected_transition_class() -> type:
             # wider than the box, a folded normal is flat anyway; keep it positive for the density
             self.sd = np.clip(np.sqrt(variance * self.scaling) * factor, 1e-9 * width, width)
             self._weights = weights
+            # every centre's images under the folding, (particles, parameters, images): the density
+            # sums the kernel over them; computed once a generation, used for every particle's weight
+            shifts = 2.0 * width[:, None] * _IMAGES
+            self._images = np.concatenate(
+                (self._X_arr[:, :, None] + shifts, 2.0 * self._low[:, None] - self._X_arr[:, :, None] + shifts), axis=2
+            )
             self._cumulative = np.cumsum(weights)
             self._cumulative /= self._cumulative[-1]
 
@@ -174,12 +180,7 @@ def _reflected_transition_class() -> type:
         def _density(self, x: np.ndarray) -> float:
             if np.any(x < self._low) or np.any(x > self._high):
                 return 0.0
-            shifts = 2.0 * (self._high - self._low)[:, None] * _IMAGES  # (parameters, images)
-            centres = self._X_arr[:, :, None] + shifts  # (particles, parameters, images)
-            mirrored = 2.0 * self._low[:, None] - self._X_arr[:, :, None] + shifts
-            sd = self.sd[:, None]
-            each = np.exp(-0.5 * ((x[:, None] - centres) / sd) ** 2).sum(-1)
-            each += np.exp(-0.5 * ((x[:, None] - mirrored) / sd) ** 2).sum(-1)
+            each = np.exp(-0.5 * ((x[:, None] - self._images) / self.sd[:, None]) ** 2).sum(-1)
             log_kernel = np.log(each / (self.sd * math.sqrt(2.0 * math.pi))).sum(axis=1)
             top = log_kernel.max()
             return float(math.exp(top) * np.sum(self._weights * np.exp(log_kernel - top)))

@@ -1,7 +1,7 @@
 """Throughput of the Bayesian calibration (issue 15) on 1 or more local Dask workers.
 
     python benchmarks/bench_calibration.py [--workers 2] [--population 40] [--generations 2] [--people 1600] [--dask]
-    python benchmarks/bench_calibration.py --proposals
+    python benchmarks/bench_calibration.py --proposals   # also the reflected kernel's draw and weight
 
 Runs a short ABC-SMC fit of the six surveyed communities (the same problem as `run.py
 calibrate`, fewer particles and generations) in a temporary database and prints the
@@ -44,7 +44,7 @@ def proposals(repeats: int = 3000) -> None:
     import pandas as pd
     import pyabc
 
-    from analysis.bayes import KERNEL_SCALE, _fast_transition_class
+    from analysis.bayes import KERNEL_SCALE, _fast_transition_class, transition
 
     problem = survey_problem()
     np.random.seed(1)
@@ -71,6 +71,16 @@ def proposals(repeats: int = 3000) -> None:
             inside += prior.pdf(kernel.rvs()) > 0
         each = (time.perf_counter() - start) / repeats
         print(f"{label}: {each * 1e3:.3f} ms a proposal, {inside / repeats:.2%} inside the prior's bounds")
+    reflected = transition("reflected", problem.bounds(), KERNEL_SCALE)  # the default kernel: never outside
+    reflected.fit(particles, weights)
+    start = time.perf_counter()
+    drawn = [reflected.rvs() for _ in range(repeats)]
+    each = (time.perf_counter() - start) / repeats
+    start = time.perf_counter()
+    for theta in drawn[:200]:
+        reflected.pdf(theta)
+    weight = (time.perf_counter() - start) / 200
+    print(f"reflected: {each * 1e3:.3f} ms a proposal, {weight * 1e3:.2f} ms a particle's weight (its density)")
 
 
 def main() -> None:

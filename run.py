@@ -1004,6 +1004,7 @@ def _calibrate_bayes(
         identifiability,
         pair_figure,
         read_posterior,
+        sector_mix_conflict,
         survey_problem,
         write_posterior,
     )
@@ -1020,6 +1021,9 @@ def _calibrate_bayes(
             f"{'scheduler ' + scheduler if scheduler else f'{workers} local worker(s)'}, {kernel} kernel at "
             f"{kernel_scale:g}x; history in {db}"
         )
+        conflict = sector_mix_conflict(problem)
+        if conflict:
+            err_console.print(f"Note: {conflict}.", highlight=False)
         result = fit(
             problem,
             db,

@@ -58,6 +58,7 @@ CENTRAL = "central"  # the folder, beside the posterior, of its central particle
 ABC_PEOPLE = 1_600  # relocated people simulated per community while fitting (the shares are scale-free)
 STAT_KEYS = ("share_agriculture", "share_industry", "share_part_time", "share_out_of_county")
 POOLED_EMPLOYMENT = "pooled.employment_rate"
+OUT_SECTOR_PATH = "wages.out_of_county_industry_share"  # the sector mix of out-of-county jobs
 SHARE_SD = 0.02  # the distance's unit for every statistic (see `distance_weights`)
 SCOPES = ("shared", "per_community")
 # The proposal kernel's variance as a multiple of pyabc's (Silverman's bandwidth times the
@@ -348,6 +349,59 @@ def survey_statistics(communities: tuple[str, ...] = COMMUNITIES) -> dict[str, f
     rows = obs.loc[list(communities)]
     stats[POOLED_EMPLOYMENT] = float(np.average(rows["employment_rate"], weights=rows["relocated_labour_force"]))
     return stats
+
+
+def out_of_county_sector_bounds(
+    statistics: Mapping[str, float] | None = None,
+    communities: tuple[str, ...] = COMMUNITIES,
+    part_time_away: float = 0.0,
+) -> pd.DataFrame:
+    """The shares of out-of-county jobs in industry that each community's survey shares allow,
+    before any simulation, and the range left for one share shared by all (row `shared`).
+
+    Farming at the origin is local, so the out-of-county workers (less the part-timers
+    counted there, `part_time_away` of each community's part-time share, at most all of
+    them) hold industry and service jobs only: their industry share s must satisfy
+    s x away <= industry and (1 - s) x away <= services. With part-timers all local
+    (`part_time_away` = 0, the model's part-time work), the bounds are what no parameter
+    of the fit can move. `low` > `high` in the shared row: no shared mix fits every community.
+    """
+    if not 0.0 <= part_time_away <= 1.0:
+        raise ValueError(f"part_time_away = {part_time_away}: expected a share in [0, 1]")
+    stats = survey_statistics(communities) if statistics is None else statistics
+    rows = {}
+    for c in communities:
+        agriculture, industry = stats[f"{c}.share_agriculture"], stats[f"{c}.share_industry"]
+        part_time, out = stats[f"{c}.share_part_time"], stats[f"{c}.share_out_of_county"]
+        services = 1.0 - agriculture - industry - part_time
+        away = out - min(part_time_away * part_time, out)
+        low = max(0.0, 1.0 - services / away) if away > 0 else 0.0
+        high = min(1.0, industry / away) if away > 0 else 1.0
+        rows[c] = {"non_farm_away": away, "industry": industry, "services": services, "low": low, "high": high}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.loc["shared", ["low", "high"]] = [table["low"].max(), table["high"].min()]
+    return table
+
+
+def sector_mix_conflict(problem: Problem) -> str | None:
+    """A sentence saying which communities' shares no shared sector mix of out-of-county
+    jobs can fit (with part-time work local), or None when a shared mix can fit them all or
+    the mix is not a shared parameter of `problem`: said before a fit, so that a miss in the
+    predictive check is read as the model's structure, not as a fit stopped too early."""
+    shared = [p.name for p in problem.priors if p.path == OUT_SECTOR_PATH and p.scope == "shared"]
+    needed = {f"{c}.{k}" for c in problem.communities for k in STAT_KEYS}
+    if not shared or len(problem.communities) < 2 or not needed <= problem.observed.keys():
+        return None
+    bounds = out_of_county_sector_bounds(problem.observed, problem.communities).drop(index="shared")
+    low_at, high_at = bounds["low"].idxmax(), bounds["high"].idxmin()
+    low, high = bounds.loc[low_at, "low"], bounds.loc[high_at, "high"]
+    if low <= high:
+        return None
+    return (
+        f"with part-time work local, the survey's shares allow no shared {shared[0]}: at least {low:.2f} in "
+        f"{low_at}, at most {high:.2f} in {high_at} (docs/FIT.md), so some community's sector shares stay outside "
+        "their intervals however long the fit runs"
+    )
 
 
 def distance_weights(names: list[str]) -> dict[str, float]:

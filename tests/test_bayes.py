@@ -15,17 +15,21 @@ from analysis.bayes import (
     POOLED_EMPLOYMENT,
     STAT_KEYS,
     Posterior,
+    Prior,
     PriorError,
     Problem,
     Simulator,
     central_particle,
     fit,
     identifiability,
+    out_of_county_sector_bounds,
     pair_figure,
     read_posterior,
     read_priors,
+    sector_mix_conflict,
     seed_of,
     survey_problem,
+    survey_statistics,
     write_posterior,
 )
 from analysis.calibration import COMMUNITIES, observed
@@ -73,6 +77,53 @@ def test_survey_statistics_are_the_survey():
         obs.loc["kaili_qingquan", "share_out_of_county"]
     )
     assert 0.85 < problem.observed[POOLED_EMPLOYMENT] < 0.95
+
+
+def test_no_shared_sector_mix_of_out_of_county_jobs_fits_every_community_with_part_time_work_local():
+    """The survey's own identities, no simulation: with part-timers all local, Huanjiang's
+    out-of-county workers (41.2 %) can hold at most its 17.8 % in industry, a share of at
+    most 0.43, while Yunyang's (52.8 %) must hold at least 58.6 - 26.3 points of industry
+    beyond its local non-farm work, a share of at least 0.61. If part-timers may work
+    outside the county (000's 兼业 is farm plus non-farm work, anywhere), a shared range
+    opens that holds the NBS share for migrants working away from home (0.60-0.62) and
+    not the share for all migrant workers (0.49)."""
+    local = out_of_county_sector_bounds()
+    assert local.loc["huanjiang_chengxi", "high"] == pytest.approx(0.178 / 0.412)
+    assert local.loc["yunyang_qinglongquan", "low"] == pytest.approx(1 - (1 - 0.14 - 0.586 - 0.069) / 0.528)
+    assert local.loc["kaili_qingquan", "low"] == pytest.approx(0.549, abs=0.001)
+    assert local.loc["shared", "low"] > local.loc["shared", "high"] + 0.15
+    away = out_of_county_sector_bounds(part_time_away=1.0)
+    assert away.loc["huanjiang_chengxi", "non_farm_away"] == 0.0  # its part-timers outnumber those away
+    low, high = away.loc["shared", ["low", "high"]]
+    assert low == pytest.approx(0.553, abs=0.001) and high == pytest.approx(0.784, abs=0.001)
+    assert low < 0.602 < 0.618 < high and not low < 0.486 < high
+    planted = dict.fromkeys((f"x.{k}" for k in STAT_KEYS), 0.0) | {
+        "x.share_industry": 0.3,
+        "x.share_out_of_county": 0.5,
+    }
+    one = out_of_county_sector_bounds(planted, ("x",))  # services 0.7: only the industry bound binds
+    assert one.loc["x", ["low", "high"]].tolist() == pytest.approx([0.0, 0.6])
+    with pytest.raises(ValueError, match="part_time_away"):
+        out_of_county_sector_bounds(part_time_away=1.5)
+
+
+def test_calibrate_says_before_the_fit_when_no_shared_sector_mix_can_fit():
+    """The survey problem gets the sentence (naming both ends); a problem whose sector mix
+    is not shared, or whose statistics are a simulation's own, does not."""
+    problem = survey_problem()
+    said = sector_mix_conflict(problem)
+    assert said is not None and "at least 0.61 in yunyang_qinglongquan" in said
+    assert "at most 0.43 in huanjiang_chengxi" in said
+    local = tuple(
+        Prior(p.name, p.path, "per_community", p.distribution, p.low, p.high, p.a, p.b, p.reason)
+        if p.path == "wages.out_of_county_industry_share"
+        else p
+        for p in problem.priors
+    )
+    assert sector_mix_conflict(Problem(problem.communities, local, problem.observed)) is None
+    two = ("qianxi_jinxiu", "liujiang_xingliu")  # both allow 0.24-0.77
+    assert sector_mix_conflict(Problem(two, problem.priors, survey_statistics(two))) is None
+    assert sector_mix_conflict(Problem(problem.communities, problem.priors, {"x": 0.5})) is None
 
 
 def test_bad_priors_are_named(tmp_path):

@@ -31,7 +31,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -43,6 +43,9 @@ from analysis.stopping import Stopped, end_process_tree, stop_on_signals
 from scenarios import ScenarioError, catalogue, load_scenario, override, parse_set
 from scenarios.loader import erased_differences
 from simulation.indicators import INDICATORS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(width=None if sys.stdout.isatty() else 150)  # wide tables in logs and pipes
@@ -477,19 +480,24 @@ def compare(
         cost_table.add_row(*map(str, row))
     console.print(cost_table)
     if uncertainty is not None:
-        from analysis.report import UNCERTAINTY_NOTE, uncertainty_rows
-
-        shown = Table(title="Differences with calibration uncertainty", caption=UNCERTAINTY_NOTE, header_style="bold")
-        rows_u = uncertainty_rows(uncertainty)
-        for column in rows_u.columns:
-            shown.add_column(column, justify="left" if column in ("scenario", "indicator") else "right")
-        for row in rows_u.itertuples(index=False):
-            shown.add_row(*map(str, row))
-        console.print(shown)
+        print_uncertainty(uncertainty)
     for note in (adjustment_note(table, labels[0]), equivalence_note(table, labels[0])):
         if note:
             console.print(note, highlight=False)
     console.print(f"Report: {made['report']}   Tidy data: {made['runs']}")
+
+
+def print_uncertainty(uncertainty: pd.DataFrame) -> None:
+    """The differences with calibration uncertainty beside the seed-only ones, as a table."""
+    from analysis.report import UNCERTAINTY_NOTE, uncertainty_rows
+
+    shown = Table(title="Differences with calibration uncertainty", caption=UNCERTAINTY_NOTE, header_style="bold")
+    rows_u = uncertainty_rows(uncertainty)
+    for column in rows_u.columns:
+        shown.add_column(column, justify="left" if column in ("scenario", "indicator") else "right")
+    for row in rows_u.itertuples(index=False):
+        shown.add_row(*map(str, row))
+    console.print(shown)
 
 
 @app.command()
@@ -535,9 +543,19 @@ def phaseout(
             "without them households fall back only through the churn of jobs).",
         ),
     ] = True,
+    posterior: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Run N replicates twice: at fixed parameters, and with one parameter set per replicate drawn from "
+            "the calibration's posterior (scenarios/calibrated/posterior.csv), shared by the package and every "
+            "variant of the replicate; shows both rankings and each difference's two intervals (sets --replicates).",
+        ),
+    ] = None,
 ) -> None:
     """Phase out each policy of a package alone (ended at --at, or tapered over --taper months):
-    money saved against extra poverty, falling back and going back, ranked (docs/PHASEOUT.md)."""
+    money saved against extra poverty, falling back and going back, ranked (docs/PHASEOUT.md;
+    `--posterior N`: also with calibration uncertainty)."""
     from analysis.executors import default_workers
     from analysis.inference import ADJUSTMENTS, METHOD_NAMES, resolve_adjust
     from analysis.phaseout import DEFAULT_SCENARIO, OUTCOMES, PhaseoutError, phaseout_json, run_phaseout
@@ -545,6 +563,15 @@ def phaseout(
 
     if adjust not in ADJUSTMENTS:
         fail(f"--adjust {adjust!r}: expected one of {', '.join(ADJUSTMENTS)}.")
+    draws = None
+    if posterior is not None:
+        from analysis.bayes import PriorError, read_posterior
+
+        try:
+            draws = read_posterior()
+        except PriorError as exc:
+            fail(str(exc))
+        replicates = posterior
     path = scenario if scenario is not None else Path(__file__).resolve().parent / DEFAULT_SCENARIO
     spec = load_with_flags(path, set_, community, years=years)
     if shocks:
@@ -556,22 +583,28 @@ def phaseout(
             "(shown as -); use --replicates 2 or more.",
             highlight=False,
         )
+    drawn = uncertainty = None
     with runs_progress(hidden=as_json and not err_console.is_terminal) as progress:
         bar = progress.add_task(
-            f"{replicates} replicates (package + each policy phased out) on {workers} process(es)", total=replicates
+            f"{replicates} replicates (package + each policy phased out) on {workers} process(es)"
+            + (", then as many at posterior draws" if draws is not None else ""),
+            total=replicates * (2 if draws is not None else 1),
         )
+        common = dict(at=at, taper=taper, replicates=replicates, seed=seed, workers=workers, policies=policy)
         try:
-            result = run_phaseout(
-                spec,
-                at=at,
-                taper=taper,
-                replicates=replicates,
-                seed=seed,
-                workers=workers,
-                policies=policy,
-                adjust=adjust,
-                on_done=lambda _: progress.advance(bar),
-            )
+            result = run_phaseout(spec, adjust=adjust, on_done=lambda _: progress.advance(bar), **common)
+            if draws is not None:
+                from analysis.compare import posterior_settings
+                from analysis.phaseout import posterior_table
+
+                drawn = run_phaseout(
+                    spec,
+                    adjust=adjust,
+                    on_done=lambda _: progress.advance(bar),
+                    draw_settings=posterior_settings(draws, replicates, seed),
+                    **common,
+                )
+                uncertainty = posterior_table(result, drawn)
         except PhaseoutError as exc:
             progress.stop()
             fail(str(exc))
@@ -584,7 +617,12 @@ def phaseout(
         "multiple comparisons": METHOD_NAMES[resolve_adjust(adjust, len(result.policies))]
         + (" (auto)" if adjust == "auto" else ""),
         "overrides": " ".join(set_ or []) or "none",
-        "posterior intervals": "not drawn: fixed parameters (compare --posterior draws from the posterior)",
+        "posterior intervals": (
+            f"{replicates} more replicates, each with one parameter set drawn from {draws.source} (draws fixed by "
+            "the seed), shared by the package and every variant"
+            if draws is not None
+            else "not drawn: fixed parameters (--posterior N draws from the posterior)"
+        ),
     }
     out_dir = (
         report
@@ -592,28 +630,37 @@ def phaseout(
         else Path("results") / (f"phaseout-{spec.name}-at{at}" + (f"-taper{taper}" if taper else ""))
     )
     try:
-        written = write_phaseout_report(result, out_dir, settings)
+        written = write_phaseout_report(result, out_dir, settings, drawn, uncertainty)
     except OSError as exc:
         fail(
             f"--report {out_dir}: cannot write the report ({exc.strerror or exc}); the runs finished but nothing was saved."
         )
     if as_json:
-        sys.stdout.write(json.dumps(phaseout_json(result), allow_nan=False) + "\n")
+        record = phaseout_json(result)
+        if drawn is not None:
+            record["with_posterior"] = phaseout_json(drawn)
+            record["calibration_uncertainty"] = json_safe(uncertainty.to_dict("records"))
+        sys.stdout.write(json.dumps(record, allow_nan=False) + "\n")
         return
-    rows = phaseout_rows(result.ranking)
-    shown = Table(
-        title=f"Phasing out the policies of {spec.name} ({spec.community.id}): each {what}, {replicates} replicates",
-        caption=phaseout_note(result.ranking, replicates),
-        caption_justify="left",
-        header_style="bold",
-    )
-    for column in rows.columns:
-        shown.add_column(
-            column, justify="left" if column in ("policy", "verdict") else "right", no_wrap=column == "policy"
+    runs = [(result, "", False)] + ([(drawn, ", with one posterior draw per replicate", True)] if drawn else [])
+    for one, how, at_draws in runs:
+        rows = phaseout_rows(one.ranking)
+        shown = Table(
+            title=f"Phasing out the policies of {spec.name} ({spec.community.id}): each {what}, "
+            f"{replicates} replicates{how}",
+            caption=phaseout_note(one.ranking, replicates, at_draws),
+            caption_justify="left",
+            header_style="bold",
         )
-    for row in rows.itertuples(index=False):
-        shown.add_row(*map(str, row))
-    console.print(shown)
+        for column in rows.columns:
+            shown.add_column(
+                column, justify="left" if column in ("policy", "verdict") else "right", no_wrap=column == "policy"
+            )
+        for row in rows.itertuples(index=False):
+            shown.add_row(*map(str, row))
+        console.print(shown)
+    if uncertainty is not None:
+        print_uncertainty(uncertainty)
     console.print(f"Report: {written['report']}   Table: {written['table']}   Tidy data: {written['runs']}")
 
 

@@ -161,7 +161,10 @@ def uncertainty_table(
 ) -> pd.DataFrame:
     """Each difference from `base` twice, paired by replicate: with every parameter at its
     point value (seed noise only) and with one posterior draw per replicate (seed noise and
-    calibration uncertainty). Unadjusted 95 % t intervals; `width_ratio` = posterior / seed-only width."""
+    calibration uncertainty). Unadjusted 95 % t intervals; `width_ratio` = posterior / seed-only width;
+    `same_direction_*` = the share of replicates whose difference points the way the seed-only
+    mean does (`same_direction`): how often a policy's sign holds from one posterior draw to
+    the next, against what seed noise alone gives."""
     rows = []
     for label in dict.fromkeys(seed_only["scenario"]):
         if label == base:
@@ -169,8 +172,9 @@ def uncertainty_table(
         for key in indicators:
             if key not in seed_only or key not in with_posterior:
                 continue
-            a = TSummary.of(_paired(seed_only, base, label, key).to_numpy())
-            b = TSummary.of(_paired(with_posterior, base, label, key).to_numpy())
+            a_diffs = _paired(seed_only, base, label, key).to_numpy()
+            b_diffs = _paired(with_posterior, base, label, key).to_numpy()
+            a, b = TSummary.of(a_diffs), TSummary.of(b_diffs)
             (a_lo, a_hi), (b_lo, b_hi) = a.interval(), b.interval()
             rows.append(
                 {
@@ -184,9 +188,23 @@ def uncertainty_table(
                     "posterior_low": b_lo,
                     "posterior_high": b_hi,
                     "width_ratio": (b_hi - b_lo) / (a_hi - a_lo) if a_hi > a_lo else np.nan,
+                    "same_direction_seed_only": same_direction(a_diffs, a.mean),
+                    "same_direction_posterior": same_direction(b_diffs, a.mean),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def same_direction(differences: np.ndarray, reference: float) -> float:
+    """Share of `differences` with the sign of `reference`, a zero difference counting half
+    (so a policy that changes nothing scores about 0.5); NaN when `reference` is 0 or
+    there is no difference."""
+    values = np.asarray(differences, dtype=float)
+    values = values[np.isfinite(values)]
+    if not values.size or not np.isfinite(reference) or reference == 0:
+        return float("nan")
+    signs = np.sign(values) * np.sign(reference)
+    return float(np.mean((signs > 0) + 0.5 * (signs == 0)))
 
 
 def tidy_frame(outputs: list[RunOutput]) -> pd.DataFrame:

@@ -17,8 +17,9 @@ Intervals are `analysis.compare.compare`'s: paired t intervals, adjusted by Holm
 family of variants x outcomes when more than one policy is phased out (as `compare` does by
 default). Yuan saved per extra household in poverty is a Fieller ratio, "not estimable"
 where the extra households' interval contains 0. The ranking rule is `rank` below and
-docs/PHASEOUT.md. Intervals are over seed noise at fixed parameters; the calibration's
-posterior is not drawn from here (docs/PHASEOUT.md, caveats).
+docs/PHASEOUT.md. Intervals are over seed noise at fixed parameters unless `draw_settings`
+gives each replicate its own parameters (one posterior draw shared by the package and
+every variant of the replicate: `phaseout --posterior N`, `posterior_table`).
 
 Speed: every variant is the package until month `at`, so each replicate runs the package
 once and, at month `at`, copies the model for each variant and runs only the rest of the
@@ -36,6 +37,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +48,7 @@ from simulation import ResettlementModel
 from simulation.indicators import INDICATORS
 from simulation.policies import REGISTRY
 
-from .compare import Experiment, compare, run_experiment, seed_for, tidy_frame
+from .compare import Experiment, compare, run_experiment, seed_for, tidy_frame, uncertainty_table
 from .executors import RunOutput, RunTask, run_tasks
 from .inference import ALPHA, ESTIMATED, NO_GAIN, FewReplicatesWarning, fieller_ratio, resolve_adjust
 
@@ -203,6 +205,7 @@ class Phaseout:
         outcomes: one row per scenario x replicate with the compared outcomes.
         table: `compare` of the outcomes against the package (paired, adjusted).
         ranking: one row per policy, ranked (`rank`).
+        posterior_draws: whether each replicate ran at its own parameter set (`draw_settings`).
     """
 
     experiment: Experiment
@@ -214,6 +217,7 @@ class Phaseout:
     table: pd.DataFrame
     ranking: pd.DataFrame
     settings: dict[str, str] = field(default_factory=dict)
+    posterior_draws: bool = False
 
 
 def run_phaseout(
@@ -227,12 +231,14 @@ def run_phaseout(
     adjust: str = "auto",
     on_done: Callable[[object], None] | None = None,
     branch: bool = True,
+    draw_settings: Callable[[int, Scenario], dict[str, Any]] | None = None,
 ) -> Phaseout:
     """Phase out each policy of `package` alone and compare with the package (see the module).
 
     `on_done` is called once per finished replicate with `branch` (all its runs), once per
     run without. `branch=False` runs every scenario from month 1 (`run_experiment`): the same
-    numbers, slower."""
+    numbers, slower. `draw_settings` (replicate, scenario) -> overrides: parameters per
+    replicate, the same for the package and its variants (`analysis.compare.posterior_settings`)."""
     if replicates < 1:
         raise PhaseoutError(f"--replicates {replicates}: at least 1 (2 or more for intervals).")
     package = override(package, {"ties.metrics_at_end": False})
@@ -241,11 +247,15 @@ def run_phaseout(
     label = package.name if package.name not in variants else f"{package.name} (package)"  # unique labels
     scenarios = {label: package, **variants}
     if branch:
+
+        def drawn(r: int, scenario: Scenario) -> Scenario:
+            return override(scenario, draw_settings(r, package)) if draw_settings else scenario
+
         tasks = [
             BranchTask(
                 label,
-                package,
-                tuple((name, name, s) for name, s in variants.items()),
+                drawn(r, package),
+                tuple((name, name, drawn(r, s)) for name, s in variants.items()),
                 seed_for(seed, r, 0, True),
                 r,
                 at,
@@ -259,14 +269,43 @@ def run_phaseout(
         experiment = Experiment(scenarios, replicates, seed, True, tidy_frame(outputs), {})
     else:
         experiment = run_experiment(
-            scenarios, replicates=replicates, seed=seed, workers=workers, on_done=on_done, networks=False
+            scenarios,
+            replicates=replicates,
+            seed=seed,
+            workers=workers,
+            on_done=on_done,
+            networks=False,
+            draw_settings=(lambda r, _: draw_settings(r, package)) if draw_settings else None,
         )
     outcomes = outcome_frame(experiment.tidy, package.months)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewReplicatesWarning)
         table = compare(outcomes, label, OUTCOMES, adjust=adjust)
         ranking = rank(outcomes, table, label, adjust)
-    return Phaseout(experiment, label, {n: n for n in names}, at, taper, outcomes, table, ranking)
+    return Phaseout(
+        experiment,
+        label,
+        {n: n for n in names},
+        at,
+        taper,
+        outcomes,
+        table,
+        ranking,
+        posterior_draws=bool(draw_settings),
+    )
+
+
+def posterior_table(fixed: Phaseout, drawn: Phaseout) -> pd.DataFrame:
+    """Each variant's difference from the package twice, paired by replicate: at fixed
+    parameters and with one posterior draw per replicate (`analysis.compare.uncertainty_table`
+    over the phase-out's outcomes; the two runs must share package, variants and seeds)."""
+    if (
+        fixed.package != drawn.package
+        or fixed.policies != drawn.policies
+        or fixed.experiment.seed != drawn.experiment.seed
+    ):
+        raise PhaseoutError("the fixed-parameter and posterior phase-outs must phase out the same package and seeds")
+    return uncertainty_table(fixed.outcomes, drawn.outcomes, fixed.package, OUTCOMES)
 
 
 def outcome_frame(tidy: pd.DataFrame, months: int) -> pd.DataFrame:
@@ -384,6 +423,7 @@ def phaseout_json(result: Phaseout) -> dict[str, object]:
         "taper": result.taper,
         "replicates": result.experiment.replicates,
         "outcomes": list(OUTCOMES),
-        "posterior_intervals": None,  # no calibration posterior yet (docs/PHASEOUT.md)
+        # fixed parameters (null), or one posterior draw per replicate (`phaseout --posterior`)
+        "posterior_intervals": "one posterior draw per replicate" if result.posterior_draws else None,
         "policies": records,
     }

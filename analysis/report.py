@@ -309,16 +309,31 @@ def uncertainty_rows(uncertainty: pd.DataFrame) -> pd.DataFrame:
                 "difference, with calibration uncertainty": f"{format_value(key, row['diff_posterior'])} "
                 + format_interval(key, row["posterior_low"], row["posterior_high"]),
                 "width ratio": "-" if not np.isfinite(row["width_ratio"]) else f"{row['width_ratio']:.2f}",
+                "same direction, seed only / posterior": _share_pair(
+                    row.get("same_direction_seed_only"), row.get("same_direction_posterior")
+                ),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _share_pair(seed_only: float | None, posterior: float | None) -> str:
+    """Two shares of replicates as "100 % / 70 %" ("-" where undefined)."""
+
+    def one(value: float | None) -> str:
+        return "-" if value is None or not np.isfinite(value) else f"{100 * value:.0f} %"
+
+    return f"{one(seed_only)} / {one(posterior)}"
 
 
 UNCERTAINTY_NOTE = (
     "Each difference twice, over the same seeds: with every parameter at its point value (seed noise only), and "
     "with replicate i of every scenario run at one parameter set drawn from the calibration's posterior "
     "(scenarios/calibrated/posterior.csv), so the interval also carries what the survey leaves uncertain. "
-    "Unadjusted 95% t intervals of the paired differences; width ratio = with calibration uncertainty / seed only."
+    "Unadjusted 95% t intervals of the paired differences; width ratio = with calibration uncertainty / seed only. "
+    "Same direction: the share of replicates whose difference has the sign of the seed-only mean (a zero counts "
+    "half), with seed noise only and with a posterior draw per replicate: how often the sign holds across what "
+    "the survey leaves uncertain."
 )
 
 
@@ -438,8 +453,8 @@ def phaseout_rows(ranking: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def phaseout_note(ranking: pd.DataFrame, replicates: int) -> str:
-    """How to read the phase-out table, in one paragraph."""
+def phaseout_note(ranking: pd.DataFrame, replicates: int, posterior: bool = False) -> str:
+    """How to read the phase-out table, in one paragraph (`posterior`: its replicates ran at posterior draws)."""
     if ranking.empty:
         return ""
     method, family = ranking["adjustment"].iloc[0], int(ranking["family"].iloc[0])
@@ -461,13 +476,24 @@ def phaseout_note(ranking: pd.DataFrame, replicates: int) -> str:
         f"Fieller's interval at {ratio_level}; not estimable where the extra households' interval contains 0. "
         "Ranking: first policies with no significant harm (by money saved), then those that significantly raise "
         "falling back or going back but not poverty (by money saved), then those that raise poverty (by yuan saved "
-        "per extra poor household). Intervals over seed noise only: the phase-out runs at fixed parameters (compare --posterior carries the calibration's uncertainty)."
+        "per extra poor household). "
+        + (
+            "Each replicate ran at one parameter set drawn from the calibration's posterior, the same for the package "
+            "and every variant: the intervals carry seed noise and calibration uncertainty."
+            if posterior
+            else "Intervals over seed noise only: the phase-out runs at fixed parameters (--posterior N also runs it "
+            "at posterior draws)."
+        )
     )
 
 
-def write_phaseout_report(result, out_dir, settings: dict[str, str]) -> dict[str, object]:
+def write_phaseout_report(
+    result, out_dir, settings: dict[str, str], drawn=None, uncertainty: pd.DataFrame | None = None
+) -> dict[str, object]:
     """Write phaseout.html (figure embedded), figures/phaseout.png, phaseout.csv and runs.csv
-    to `out_dir`; returns the written paths."""
+    to `out_dir`; with a run at posterior draws (`drawn`, `uncertainty`: `phaseout --posterior`)
+    also its ranking, the two intervals of each difference, phaseout_posterior.csv,
+    comparison_posterior.csv and runs_posterior.csv. Returns the written paths."""
     from pathlib import Path
 
     from .plots import phaseout_figure, timeseries_figure
@@ -494,6 +520,18 @@ def write_phaseout_report(result, out_dir, settings: dict[str, str]) -> dict[str
         figures[title] = png
     ranking.to_csv(out / "phaseout.csv", index=False)
     result.experiment.tidy.to_csv(out / "runs.csv", index=False)
+    posterior_html = ""
+    if drawn is not None:
+        drawn.ranking.to_csv(out / "phaseout_posterior.csv", index=False)
+        drawn.experiment.tidy.to_csv(out / "runs_posterior.csv", index=False)
+        posterior_html = (
+            "<h2>Ranked again, with one posterior draw per replicate</h2>"
+            f'<p class="note">{html.escape(phaseout_note(drawn.ranking, drawn.experiment.replicates, True))}</p>'
+            + _table(phaseout_rows(drawn.ranking))
+        )
+    if uncertainty is not None:
+        uncertainty.to_csv(out / "comparison_posterior.csv", index=False)
+        posterior_html += uncertainty_html(uncertainty)
     settings_html = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in settings.items())
     figure_html = "".join(f"<h3>{html.escape(title)}</h3>{_img(png, title)}" for title, png in figures.items())
     replicates = result.experiment.replicates
@@ -517,6 +555,7 @@ def write_phaseout_report(result, out_dir, settings: dict[str, str]) -> dict[str
 <h2>Each policy {html.escape(what)}, ranked</h2>
 <p class="note">{html.escape(phaseout_note(ranking, replicates))}</p>
 {_table(phaseout_rows(ranking))}
+{posterior_html}
 <h2>Figures</h2>{figure_html}
 <h2>Data</h2><p>The ranking with every number in <code>phaseout.csv</code>; the tidy data, one row per scenario x
 replicate x month, in <code>runs.csv</code>; the figures also in <code>figures/</code>. How to read all of it:

@@ -357,3 +357,18 @@ def test_posterior_draws_widen_the_difference_intervals():
     assert ratio["share_out_of_county"] > 1.5 and ratio["employment_rate"] > 1.0, ratio
     used = drawn.finals.groupby("replicate")["seed"].nunique()
     assert (used == 1).all()  # common random numbers kept within a replicate
+    # a higher wage outside draws people out at every draw that lets anyone choose: at seed
+    # noise only every replicate agrees; the draw with a constant of -5 sends nobody out
+    assert row["same_direction_seed_only"] == 1.0
+    assert 0.5 <= row["same_direction_posterior"] <= 1.0
+
+
+def test_same_direction_counts_the_replicates_that_agree_with_the_seed_only_sign():
+    """A zero counts half, a reference of 0 has no direction."""
+    from analysis.compare import same_direction
+
+    assert same_direction(np.array([1.0, -1.0, 0.0, 2.0]), 3.0) == pytest.approx(0.625)
+    assert same_direction(np.array([1.0, -1.0, 0.0, 2.0]), -0.1) == pytest.approx(0.375)
+    assert same_direction(np.array([0.0, 0.0]), 1.0) == pytest.approx(0.5)
+    assert np.isnan(same_direction(np.array([1.0, 2.0]), 0.0))
+    assert np.isnan(same_direction(np.array([np.nan]), 1.0))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.compare import run_experiment
@@ -60,6 +61,46 @@ def test_branched_runs_equal_fresh_runs_of_each_variant():
     assert a.shape == b.shape and list(a["scenario"].unique()) == [package.name, *names]
     assert a.equals(b)
     assert branched.ranking.equals(fresh.ranking)
+
+
+def test_posterior_draws_are_shared_by_the_package_and_its_variants_and_branching_still_equals_fresh_runs():
+    """Replicate r of the package and of every variant runs at draw r (a copied model keeps
+    its draw), so the branched and fresh runs agree exactly, and the draws change the runs."""
+    from analysis.bayes import Posterior
+    from analysis.compare import posterior_settings
+    from analysis.phaseout import posterior_table
+
+    sample = pd.DataFrame({"weight": [0.5, 0.5], "out_of_county_constant": [-4.0, 3.0]})
+    post = Posterior(
+        sample,
+        {"out_of_county_constant": "choice.constant.out_of_county"},
+        {"out_of_county_constant": "shared"},
+        (),
+        Path("."),
+    )
+    package = load_scenario(COMBINED, {**TINY, "simulation.years": 1})
+    names = ["labour_export", "workshops"]
+    draws = posterior_settings(post, 3, seed=2)
+    used = [draws(r, package)["choice.constant.out_of_county"] for r in range(3)]
+    assert len(set(used)) == 2  # both particles drawn (seed 2), so the replicates differ in their parameters
+    branched = run_phaseout(package, at=6, replicates=3, policies=names, draw_settings=draws)
+    fresh = run_phaseout(package, at=6, replicates=3, policies=names, branch=False, draw_settings=draws)
+    assert branched.experiment.tidy.equals(fresh.experiment.tidy) and branched.posterior_draws
+    fixed = run_phaseout(package, at=6, replicates=3, policies=names)
+    final = branched.outcomes.set_index(["scenario", "replicate"])
+    assert not final.equals(fixed.outcomes.set_index(["scenario", "replicate"]))
+    # within a replicate the package and the variants ran at the same draw: out-of-county shares
+    # of the package follow the draw's constant, replicate by replicate
+    tidy = branched.experiment.tidy
+    out = tidy[(tidy["scenario"] == package.name) & (tidy["month"] == 12)].set_index("replicate")["share_out_of_county"]
+    low, high = [r for r in range(3) if used[r] < 0], [r for r in range(3) if used[r] > 0]
+    assert out[low].max() < out[high].min(), (used, out.tolist())
+    table = posterior_table(fixed, branched)
+    assert set(table["scenario"]) == set(names) and set(table["indicator"]) == set(OUTCOMES)
+    shares = table[["same_direction_seed_only", "same_direction_posterior"]].stack()  # NaN: no seed-only sign
+    assert shares.notna().sum() >= 8 and shares.dropna().between(0, 1).all()
+    with pytest.raises(PhaseoutError, match="same package and seeds"):
+        posterior_table(fixed, run_phaseout(package, at=6, replicates=3, policies=["workshops"]))
 
 
 def test_ending_the_subsistence_allowance_raises_poverty():
@@ -149,6 +190,29 @@ def test_the_default_command_at_a_tiny_size_gives_json_and_a_report(tmp_path):
     assert (out / "phaseout.html").exists() and (out / "phaseout.csv").exists()
     assert (out / "figures" / "phaseout.png").exists()
     assert "Money saved against extra poverty" in (out / "phaseout.html").read_text(encoding="utf-8")
+
+
+def test_phaseout_with_posterior_draws_shows_both_rankings_and_both_intervals(tmp_path):
+    out = tmp_path / "po"
+    result = cli(
+        "phaseout", "--posterior", "2", "--years", "1", "--at", "6", "--workers", "1", *TINY_ARGS,
+        "--policy", "workshops", "--report", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "with one posterior draw per replicate" in text and "Differences with calibration uncertainty" in text
+    for name in ("phaseout_posterior.csv", "comparison_posterior.csv", "runs_posterior.csv"):
+        assert (out / name).exists(), name
+    page = (out / "phaseout.html").read_text(encoding="utf-8")
+    assert "Ranked again, with one posterior draw per replicate" in page and "seed noise only" in page
+    as_json = cli(
+        "phaseout", "--posterior", "2", "--years", "1", "--at", "6", "--workers", "1", *TINY_ARGS,
+        "--policy", "workshops", "--report", str(tmp_path / "po2"), "--json",
+    )  # fmt: skip
+    data = json.loads(as_json.stdout)
+    assert data["posterior_intervals"] is None and data["replicates"] == 2
+    assert data["with_posterior"]["posterior_intervals"] == "one posterior draw per replicate"
+    assert {row["indicator"] for row in data["calibration_uncertainty"]} == set(OUTCOMES)
 
 
 def test_the_ranked_table_on_the_terminal(tmp_path):

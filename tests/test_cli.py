@@ -195,6 +195,7 @@ def test_bayesian_calibrate_then_validate_with_a_planted_holdout_miss(tmp_path):
         "--db", str(db), "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "allow no shared out_of_county_industry_share" in " ".join(done.stderr.split())  # said before the fit
     assert (out / "posterior.csv").exists() and (db.parent / "identifiability.csv").exists()
     assert "Posterior (weighted)" in done.stdout
     presets = sorted(p.name for p in (out / "central").glob("*.toml"))
@@ -224,6 +225,7 @@ def test_bayesian_calibrate_then_validate_with_a_planted_holdout_miss(tmp_path):
     assert verdicts["out_of_county_workers_mean_age"] is False
     assert report["holdout_passed"] is False
     assert len(report["fitted"]) == 7 * 6  # six communities and the pooled row, six figures each
+    assert "at most 0.43 in huanjiang_chengxi" in report["sector_mix_conflict"]
     assert (tmp_path / "v" / "holdout.csv").exists()
 
 

@@ -1322,7 +1322,7 @@ def _validate_posterior(
     draws: int, seed: int, workers: int, out: Path, directory: Path, holdout_path: Path | None, as_json: bool
 ) -> None:
     """The posterior predictive check: fitted figures and the holdout, each with its 90 % interval."""
-    from analysis.bayes import PriorError, read_posterior, sector_mix_conflict, survey_problem
+    from analysis.bayes import PriorError, Problem, read_posterior, sector_mix_conflict, survey_statistics
     from analysis.calibration import observed
     from analysis.predictive import HOLDOUT_PATH, fitted_check, holdout_check, predictive_runs, read_holdout
     from analysis.validation import stylised_facts
@@ -1357,8 +1357,10 @@ def _validate_posterior(
         "verdicts": verdicts,
         "holdout_passed": all(v["passed"] for v in verdicts),
         "stylised_facts": facts,
-        # misses the survey's own identities force on any shared sector mix (docs/FIT.md)
-        "sector_mix_conflict": sector_mix_conflict(survey_problem()),
+        # misses the survey's own identities force on a sector mix the fit shared (docs/FIT.md)
+        "sector_mix_conflict": sector_mix_conflict(
+            Problem(posterior.communities, tuple(posterior.priors.values()), survey_statistics(posterior.communities))
+        ),
     }
     (out / "validation.json").write_text(json.dumps(json_safe(summary), indent=2), encoding="utf-8")
     if as_json:

@@ -132,14 +132,19 @@ def finals() -> pd.DataFrame:
     return last_year.groupby(["scenario", "replicate"], sort=False).mean(numeric_only=True).reset_index()
 
 
-def paired(community: str, policy: str, key: str, level: float = 0.95) -> tuple[float, float, float, float]:
-    """(base mean, mean paired difference, CI low, high at the two-sided `level`) of `key`."""
+def differences(community: str, policy: str, key: str) -> tuple[float, np.ndarray]:
+    """(base mean, policy minus base of `key` seed by seed)."""
     f = finals()
     base = f[f["scenario"] == f"{community}/base"].set_index("replicate")[key]
     other = f[f["scenario"] == f"{community}/{policy}"].set_index("replicate")[key]
-    d = (other - base.reindex(other.index)).to_numpy(dtype=float)
+    return float(base.mean()), (other - base.reindex(other.index)).to_numpy(dtype=float)
+
+
+def paired(community: str, policy: str, key: str, level: float = 0.95) -> tuple[float, float, float, float]:
+    """(base mean, mean paired difference, CI low, high at the two-sided `level`) of `key`."""
+    base_mean, d = differences(community, policy, key)
     half = stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(base.mean()), float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+    return base_mean, float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
@@ -268,10 +273,7 @@ def direction_share(community: str, policy: str, key: str, sign: int) -> float:
     """Share of the seeds whose paired difference points the intended way (`sign`), a zero counting half."""
     from analysis.compare import same_direction
 
-    f = finals()
-    base = f[f["scenario"] == f"{community}/base"].set_index("replicate")[key]
-    other = f[f["scenario"] == f"{community}/{policy}"].set_index("replicate")[key]
-    return same_direction((other - base.reindex(other.index)).to_numpy(dtype=float), float(sign))
+    return same_direction(differences(community, policy, key)[1], float(sign))
 
 
 def checks_table() -> str:
